@@ -1,0 +1,114 @@
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+import { Queue } from 'bullmq';
+
+import { cacheDirOf, loadQueueEnv } from '../config/env.js';
+import { createStembotMetrics } from '../http/metrics.js';
+import { startStatusServer } from '../http/statusServer.js';
+import { createLogger } from '../log.js';
+import { locateFfmpeg } from '../pipeline/audio/ffmpeg.js';
+import { FileStepCache } from '../pipeline/cache/stepCache.js';
+import { InferenceThread } from '../pipeline/mdx/inferenceClient.js';
+import { chooseEngine } from '../pipeline/separators/chooseEngine.js';
+import type { Deliverer } from '../queue/delivery.js';
+import { OUTBOX_PLATFORM, outboxDeliverer } from '../queue/outbox/outboxDeliverer.js';
+import { SEPARATE_QUEUE } from '../queue/jobSchema.js';
+import { connectRedis } from '../queue/queueContext.js';
+import { startSeparationWorker } from '../queue/separationWorker.js';
+import { cpuQuota } from '../system/cpuQuota.js';
+
+export const WORKER_USAGE = `Usage: stembot worker
+
+Takes separation jobs from the "separate" queue in Redis (REDIS_URL) one at a time: downloads the song, runs the
+KaraFan recipe (models stay loaded between jobs), encodes, and answers every request attached to the job.
+SIGTERM/SIGINT: stop taking jobs, let the running one finish (up to STEMBOT_SHUTDOWN_GRACE_S), else hand it back.
+Answers go to the platforms registered in this process; STEMBOT_OUTBOX_DIR adds the "outbox" platform (files).`;
+
+export async function workerCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { help: { type: 'boolean', short: 'h', default: false } },
+  });
+  if (values.help) {
+    console.log(WORKER_USAGE);
+    return 0;
+  }
+  const env = loadQueueEnv();
+  const logger = createLogger(env.LOG_LEVEL);
+  const engine = await chooseEngine({
+    engine: env.STEMBOT_ENGINE,
+    modelsDir: env.STEMBOT_MODELS_DIR,
+    startThread: () =>
+      new InferenceThread({ device: env.STEMBOT_DEVICE, threads: env.STEMBOT_THREADS || cpuQuota() }),
+  });
+  if (engine.notice) logger.warn(engine.notice);
+
+  const deliverers = new Map<string, Deliverer>();
+  if (env.STEMBOT_OUTBOX_DIR)
+    deliverers.set(OUTBOX_PLATFORM, outboxDeliverer(resolve(env.STEMBOT_OUTBOX_DIR)));
+
+  const redis = connectRedis(env.REDIS_URL);
+  const connection = connectRedis(env.REDIS_URL);
+  const metrics = createStembotMetrics({ defaultLabels: { role: 'worker', device: engine.device } });
+  const queue = new Queue(SEPARATE_QUEUE, { connection: redis, prefix: env.STEMBOT_QUEUE_PREFIX });
+  const worker = startSeparationWorker({
+    context: { redis, prefix: env.STEMBOT_QUEUE_PREFIX },
+    connection,
+    engine,
+    cache: new FileStepCache(cacheDirOf(env), env.STEMBOT_CACHE_MAX_MB * 1024 * 1024),
+    tools: locateFfmpeg(),
+    adapters: { deliverers, resolvers: new Map() },
+    workDir: resolve(env.STEMBOT_WORK_DIR ?? join(tmpdir(), `stembot-work-${process.pid}`)),
+    limits: {
+      maxDurationS: env.STEMBOT_MAX_DURATION_S,
+      maxChannels: env.STEMBOT_MAX_CHANNELS,
+      maxInputBytes: env.STEMBOT_MAX_INPUT_MB * 1024 * 1024,
+      downloadTimeoutMs: env.STEMBOT_DOWNLOAD_TIMEOUT_S * 1000,
+    },
+    allowPrivateUrls: env.STEMBOT_ALLOW_PRIVATE_URLS,
+    logger,
+    lockDurationMs: env.STEMBOT_LOCK_MS,
+    stalledIntervalMs: env.STEMBOT_STALLED_INTERVAL_MS,
+    metrics,
+  });
+  await worker.waitUntilReady();
+  const status = await startStatusServer({
+    port: env.STEMBOT_HTTP_PORT,
+    // The engine and its models are loaded before the server starts (a failure ends the process), so being up
+    // means they are; what can come and go is Redis.
+    readiness: { redis: async () => (await redis.ping()) === 'PONG' },
+    metrics: { registry: metrics.registry, extra: () => queue.exportPrometheusMetrics({ role: 'worker' }) },
+    logger,
+  });
+  logger.info(
+    { engine: engine.engine, device: engine.device, platforms: [...deliverers.keys()], status: status.url },
+    'worker ready',
+  );
+
+  return new Promise<number>((done) => {
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'stopping: no new jobs; waiting for the running one');
+      // worker.close() waits for the active job with no limit (BullMQ graceful shutdown); past the grace period
+      // we leave, and the job's lock expires so another worker takes it over.
+      const grace = setTimeout(() => {
+        logger.warn('grace period over: handing the running job back to the queue');
+        process.exit(1); // the job's lock then expires and another worker takes it over
+      }, env.STEMBOT_SHUTDOWN_GRACE_S * 1000);
+      grace.unref();
+      await worker.close();
+      clearTimeout(grace);
+      await engine.thread?.close();
+      await status.close();
+      await queue.close();
+      await Promise.all([redis.quit(), connection.quit()]).catch(() => undefined);
+      done(0);
+    };
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+    process.once('SIGINT', () => void stop('SIGINT'));
+  });
+}

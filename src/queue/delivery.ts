@@ -1,0 +1,45 @@
+import type { FinalStem } from '../pipeline/recipe/outputNames.js';
+import type { JobResult, ReplyTarget, SeparationRequest, SeparationSettings } from './jobSchema.js';
+
+/** One stem file ready to send. */
+export interface DeliveredFile {
+  readonly stem: FinalStem;
+  /** absolute path on the worker; valid until `deliver` returns */
+  readonly path: string;
+  /** file name to show, e.g. "My Song - Vocals.mp3" */
+  readonly name: string;
+  readonly bytes: number;
+}
+
+/** Everything a platform adapter needs to answer one request. */
+export interface DeliveryBundle {
+  readonly jobId: string;
+  /** the song's name, for captions and titles */
+  readonly title: string;
+  readonly settings: SeparationSettings;
+  readonly files: readonly DeliveredFile[];
+  /** the spectrogram picture (PNG), if drawn */
+  readonly picture: string | null;
+  readonly stats: Omit<JobResult, 'deliveredTo'>;
+}
+
+/**
+ * How results reach a chat. The queue knows no platform: each adapter registers one Deliverer under its platform
+ * name, and the worker calls the one named by the request's reply target. A Deliverer throws to say "not
+ * delivered" (the worker then retries the job); it must not throw after the user was answered.
+ */
+export interface Deliverer {
+  deliver(target: ReplyTarget, bundle: DeliveryBundle, request: SeparationRequest): Promise<void>;
+  /** tells the user the job failed for good; `reason` is written for them */
+  fail(target: ReplyTarget, reason: string, request: SeparationRequest): Promise<void>;
+}
+
+/** Turns a platform file reference (a Telegram file_id) into a download URL, at job time. */
+export interface SourceResolver {
+  resolveUrl(fileId: string): Promise<string>;
+}
+
+export interface PlatformAdapters {
+  readonly deliverers: ReadonlyMap<string, Deliverer>;
+  readonly resolvers: ReadonlyMap<string, SourceResolver>;
+}

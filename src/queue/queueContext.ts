@@ -1,0 +1,29 @@
+import { Redis, type RedisOptions } from 'ioredis';
+
+/**
+ * What every queue module needs: one Redis connection for its own keys and the key prefix shared with BullMQ,
+ * so tests (and several deployments on one Redis) stay apart.
+ */
+export interface QueueContext {
+  readonly redis: Redis;
+  /** BullMQ `prefix`; our own keys live under `${prefix}:stembot:` */
+  readonly prefix: string;
+}
+
+/** A key of ours under the context's prefix. */
+export function stembotKey(context: QueueContext, ...parts: string[]): string {
+  return [context.prefix, 'stembot', ...parts].join(':');
+}
+
+/**
+ * A connection as BullMQ wants it for workers and QueueEvents (blocking commands): `maxRetriesPerRequest: null`
+ * so a Redis restart makes commands wait and reconnect instead of failing (BullMQ "going to production").
+ */
+export function connectRedis(url: string, options: RedisOptions = {}): Redis {
+  return new Redis(url, {
+    maxRetriesPerRequest: null,
+    // Reconnect forever with a capped backoff: a restarting Redis must not take the process down.
+    retryStrategy: (attempt) => Math.min(200 * attempt, 5000),
+    ...options,
+  });
+}

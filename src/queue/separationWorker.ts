@@ -1,0 +1,304 @@
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+
+import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+
+import type { StembotMetrics } from '../http/metrics.js';
+
+import { decodeAudio } from '../pipeline/audio/decode.js';
+import { FORMAT_EXTENSIONS } from '../pipeline/audio/encode.js';
+import type { FfmpegTools } from '../pipeline/audio/ffmpeg.js';
+import type { InputLimits } from '../pipeline/audio/limits.js';
+import { stereoDuration } from '../pipeline/audio/stereo.js';
+import type { StepCache } from '../pipeline/cache/stepCache.js';
+import { isStembotError } from '../pipeline/errors.js';
+import { runKarafanRecipe } from '../pipeline/recipe/karafanRecipe.js';
+import { FINAL_STEM_KEYS, RECIPE_FILE_TITLES } from '../pipeline/recipe/outputNames.js';
+import { PRESETS } from '../pipeline/recipe/presets.js';
+import { writeOutputs } from '../pipeline/recipe/writeOutputs.js';
+import type { ChosenEngine } from '../pipeline/separators/chooseEngine.js';
+import type { DeliveredFile, Deliverer, DeliveryBundle, PlatformAdapters } from './delivery.js';
+import { attachedRequests, closeRequests, recordDelivery, wasDelivered } from './jobRequests.js';
+import {
+  type JobResult,
+  type JobSource,
+  SEPARATE_QUEUE,
+  type SeparateJobData,
+  type SeparationRequest,
+  separateJobSchema,
+} from './jobSchema.js';
+import { type JobProgress, throttleProgress } from './progress.js';
+import type { QueueContext } from './queueContext.js';
+import { releaseQuota } from './quotas.js';
+import { fetchLinkToFile, isLinkFetchError } from './sources/fetchLink.js';
+
+export interface SeparationWorkerOptions {
+  /** our own keys (requests, deliveries, quotas) */
+  readonly context: QueueContext;
+  /** BullMQ's connection for the worker: blocking commands, so not shared with `context.redis` */
+  readonly connection: Redis;
+  /** chosen once: the ONNX sessions stay loaded in the inference thread between jobs (design §4) */
+  readonly engine: ChosenEngine;
+  readonly cache: StepCache;
+  readonly tools: FfmpegTools;
+  readonly adapters: PlatformAdapters;
+  /** per-job scratch folders live here and are removed when the job ends */
+  readonly workDir: string;
+  readonly limits: InputLimits & { readonly maxInputBytes: number; readonly downloadTimeoutMs: number };
+  /** STEMBOT_ALLOW_PRIVATE_URLS: tests and private deployments only */
+  readonly allowPrivateUrls: boolean;
+  readonly logger: Logger;
+  /** BullMQ lock: renewed every half; a killed worker's job is taken over after at most about this long */
+  readonly lockDurationMs?: number;
+  readonly stalledIntervalMs?: number;
+  /** minimum ms between progress reports of one stage */
+  readonly progressIntervalMs?: number;
+  /** job and stage figures for /metrics */
+  readonly metrics?: StembotMetrics;
+}
+
+/** Errors the user caused (bad file, bad link, too long): retrying cannot help, so they fail at once. */
+function isPermanent(error: unknown): boolean {
+  if (isLinkFetchError(error)) return !error.transient;
+  if (!isStembotError(error)) return false;
+  return error.code.startsWith('INPUT_') || error.code === 'URL_REFUSED';
+}
+
+const INTERNAL_FAILURE =
+  'Something went wrong on our side while separating this song. Please try again later.';
+
+/**
+ * The BullMQ worker of the `separate` queue: fetch the source → decode (limits first) → the KaraFan recipe →
+ * encode → deliver to every request attached to the job, each exactly once. Concurrency 1: one GPU, one job.
+ */
+export function startSeparationWorker(options: SeparationWorkerOptions): Worker<SeparateJobData, JobResult> {
+  const worker = new Worker<SeparateJobData, JobResult>(
+    SEPARATE_QUEUE,
+    (job, _token, signal) => processJob(options, job, signal),
+    {
+      connection: options.connection,
+      prefix: options.context.prefix,
+      concurrency: 1,
+      lockDuration: options.lockDurationMs ?? 60_000,
+      stalledInterval: options.stalledIntervalMs ?? 30_000,
+      // a job whose worker died is taken over once more, then fails (and its users are told)
+      maxStalledCount: 2,
+    },
+  );
+  worker.on('failed', (job, error) =>
+    options.logger.warn({ jobId: job?.id, attempts: job?.attemptsMade, err: error.message }, 'job failed'),
+  );
+  worker.on('error', (error) => options.logger.error({ err: error.message }, 'worker error'));
+  return worker;
+}
+
+async function processJob(
+  options: SeparationWorkerOptions,
+  job: Job<SeparateJobData, JobResult>,
+  signal?: AbortSignal,
+): Promise<JobResult> {
+  const parsed = separateJobSchema.safeParse(job.data);
+  if (!parsed.success) throw new UnrecoverableError('This request could not be read; please send it again.');
+  const data = parsed.data;
+  const jobId = job.id!;
+  const folder = join(options.workDir, jobId);
+  const started = performance.now();
+  const report = throttleProgress(
+    (progress: JobProgress) => void job.updateProgress(progress).catch(() => undefined),
+    options.progressIntervalMs ?? 1000,
+  );
+  const stageWeights = {
+    download: [0, 5],
+    decode: [5, 8],
+    separate: [8, 95],
+    encode: [95, 98],
+    deliver: [98, 100],
+  };
+  let stageNow: { name: string; since: number } | undefined;
+  const endStage = () => {
+    if (stageNow)
+      options.metrics?.stageSeconds.observe(
+        { stage: stageNow.name },
+        (performance.now() - stageNow.since) / 1000,
+      );
+    stageNow = undefined;
+  };
+  const progress = (stage: keyof typeof stageWeights, fraction: number) => {
+    if (stageNow?.name !== stage) {
+      endStage();
+      stageNow = { name: stage, since: performance.now() };
+    }
+    const [from, to] = stageWeights[stage];
+    const pct = from + (to - from) * fraction;
+    const elapsed = (performance.now() - started) / 1000;
+    report({ stage, pct, queuePosition: 0, etaS: pct > 10 ? (elapsed * (100 - pct)) / pct : null });
+  };
+
+  try {
+    await rm(folder, { recursive: true, force: true }); // a killed attempt may have left files
+    await mkdir(folder, { recursive: true });
+    progress('download', 0);
+    const input = await fetchSource(options, data.source, folder, signal);
+    progress('decode', 0);
+    const { audio } = await decodeAudio(options.tools, input, options.limits, { signal });
+    progress('separate', 0);
+    const preset = PRESETS[data.settings.preset];
+    const result = await runKarafanRecipe(audio, {
+      music: options.engine.music,
+      vocals: options.engine.vocals,
+      preset,
+      cache: options.cache,
+      onProgress: ({ fraction }) => progress('separate', fraction),
+    });
+    progress('encode', 0);
+    const outputs = await writeOutputs(options.tools, result, join(folder, 'out'), {
+      format: data.settings.format,
+      stems: data.settings.stems,
+      plot: true,
+    });
+    const title = songTitle(data.source);
+    const files: DeliveredFile[] = [];
+    for (const stem of data.settings.stems) {
+      const written = outputs.files.find((file) => file.key === FINAL_STEM_KEYS[stem]);
+      if (!written) continue;
+      const name = `${title} - ${RECIPE_FILE_TITLES[written.key]}${FORMAT_EXTENSIONS[data.settings.format]}`;
+      files.push({ stem, path: written.path, name, bytes: (await stat(written.path)).size });
+    }
+    const durationS = stereoDuration(audio);
+    const processingS = Object.values(result.timings).reduce((sum, s) => sum + (s ?? 0), 0);
+    const stats = {
+      durationS,
+      processingS,
+      realTimeFactor: durationS > 0 ? processingS / durationS : 0,
+      engine: options.engine.engine,
+      device: options.engine.device,
+      preset: preset.name,
+      cacheHits: [...result.cacheHits],
+      files: files.map(({ stem, name, bytes }) => ({ stem, name, bytes })),
+    };
+    const bundle: DeliveryBundle = {
+      jobId,
+      title,
+      settings: data.settings,
+      files,
+      picture: outputs.picture,
+      stats,
+    };
+    progress('deliver', 0);
+    const deliveredTo = await answerAll(options, jobId, data.request, (deliverer, request) =>
+      deliverer.deliver(request.replyTo, bundle, request),
+    );
+    progress('deliver', 1);
+    endStage();
+    options.metrics?.jobs.inc({ outcome: 'completed' });
+    options.metrics?.audioSeconds.observe(durationS);
+    options.metrics?.realTimeFactor.observe(stats.realTimeFactor);
+    options.metrics?.outputBytes.inc(files.reduce((sum, file) => sum + file.bytes, 0));
+    return { ...stats, deliveredTo };
+  } catch (error) {
+    const permanent = isPermanent(error);
+    const lastAttempt = permanent || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    const reason = permanent && error instanceof Error ? error.message : INTERNAL_FAILURE;
+    options.logger.warn(
+      { jobId, permanent, lastAttempt, err: error instanceof Error ? error.message : String(error) },
+      'job attempt failed',
+    );
+    options.metrics?.jobs.inc({ outcome: lastAttempt ? 'failed' : 'retried' });
+    if (lastAttempt) {
+      await answerAll(options, jobId, data.request, (deliverer, request) =>
+        deliverer.fail(request.replyTo, reason, request),
+      ).catch((failure: unknown) =>
+        options.logger.error({ jobId, err: String(failure) }, 'could not tell the users that the job failed'),
+      );
+    }
+    if (permanent) throw new UnrecoverableError(reason);
+    throw error;
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Answers the job's own request and every request attached to it, each once (delivery records), then closes the
+ * job's request list; a request attached meanwhile is answered in the next round. Returns how many were answered
+ * by this attempt or an earlier one.
+ */
+async function answerAll(
+  options: SeparationWorkerOptions,
+  jobId: string,
+  first: SeparationRequest,
+  answer: (deliverer: Deliverer, request: SeparationRequest) => Promise<void>,
+): Promise<number> {
+  const { context, adapters, logger } = options;
+  const answerOne = async (request: SeparationRequest) => {
+    if (await wasDelivered(context, jobId, request.requestId)) return;
+    const deliverer = adapters.deliverers.get(request.replyTo.platform);
+    if (!deliverer) {
+      logger.error(
+        { jobId, platform: request.replyTo.platform },
+        'no deliverer for this platform; answer dropped',
+      );
+    } else {
+      await answer(deliverer, request);
+    }
+    // Recorded after the answer went out: a worker killed between the two would answer again on retry. That
+    // window is one API call wide; recording first would instead risk never answering.
+    await recordDelivery(context, jobId, request.requestId);
+    await releaseQuota(context, request.requester, request.requestId);
+  };
+  await answerOne(first);
+  let answered = 0;
+  for (;;) {
+    const attached = await attachedRequests(context, jobId);
+    for (const request of attached.slice(answered)) await answerOne(request);
+    answered = attached.length;
+    if (await closeRequests(context, jobId, answered)) return answered + 1;
+  }
+}
+
+/** Downloads the job's source into `folder`; returns the file path. */
+async function fetchSource(
+  options: SeparationWorkerOptions,
+  source: JobSource,
+  folder: string,
+  signal?: AbortSignal,
+): Promise<string> {
+  let url: string;
+  if (source.kind === 'url') {
+    url = source.url;
+  } else {
+    const resolver = options.adapters.resolvers.get(source.platform);
+    if (!resolver) throw new Error(`no source resolver for platform "${source.platform}"`);
+    url = await resolver.resolveUrl(source.fileId);
+  }
+  const path = join(folder, 'input');
+  await fetchLinkToFile(url, path, {
+    maxBytes: options.limits.maxInputBytes,
+    timeoutMs: options.limits.downloadTimeoutMs,
+    allowPrivate: options.allowPrivateUrls,
+    signal,
+  });
+  return path;
+}
+
+/** A readable name for captions and file names: the file's name without extension, else the URL's last part. */
+export function songTitle(source: JobSource): string {
+  const raw = source.fileName || (source.kind === 'url' ? lastPathPart(source.url) : '') || 'song';
+  const title = basename(raw, extname(raw))
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what must go
+    .replace(/[\u0000-\u001f<>:"/\\|?*]+/g, ' ')
+    .trim()
+    .slice(0, 80);
+  return title || 'song';
+}
+
+function lastPathPart(url: string): string {
+  const part = new URL(url).pathname.split('/').pop() ?? '';
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part; // not valid percent-encoding: show it as it is
+  }
+}
