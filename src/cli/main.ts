@@ -3,6 +3,7 @@ import { demixCommand } from './demix.js';
 import { demoCommand } from './demo.js';
 import { modelsCommand } from './models.js';
 import { separateCommand } from './separate.js';
+import { statsCommand } from './stats.js';
 import { submitCommand } from './submit.js';
 import { workerCommand } from './worker.js';
 
@@ -15,6 +16,7 @@ Commands:
   models list | pull <id>… | verify                   the model catalog: install state, download, hash check
   worker                                               take separation jobs from the Redis queue (REDIS_URL)
   submit <link> [--wait]                               queue a separation answered into the outbox folder
+  stats [--json]                                       queue, workers, last hour/day, cache, versions
 
 Run \`stembot <command> --help\` for a command's options.`;
 
@@ -27,6 +29,7 @@ const commands: Record<string, Command> = {
   models: modelsCommand,
   worker: workerCommand,
   submit: submitCommand,
+  stats: statsCommand,
 };
 
 /** Runs the CLI; returns the exit code. Errors a user can act on print one clear line and exit 1. */

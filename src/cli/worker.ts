@@ -1,4 +1,5 @@
-import { tmpdir } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -12,11 +13,13 @@ import { locateFfmpeg } from '../pipeline/audio/ffmpeg.js';
 import { FileStepCache } from '../pipeline/cache/stepCache.js';
 import { InferenceThread } from '../pipeline/mdx/inferenceClient.js';
 import { chooseEngine } from '../pipeline/separators/chooseEngine.js';
+import { measureDisk, stembotVersion } from '../queue/adminStats.js';
 import type { Deliverer } from '../queue/delivery.js';
 import { OUTBOX_PLATFORM, outboxDeliverer } from '../queue/outbox/outboxDeliverer.js';
 import { SEPARATE_QUEUE } from '../queue/jobSchema.js';
 import { connectRedis } from '../queue/queueContext.js';
 import { startSeparationWorker } from '../queue/separationWorker.js';
+import { startHeartbeat, type WorkerState } from '../queue/workerHeartbeat.js';
 import { cpuQuota } from '../system/cpuQuota.js';
 
 export const WORKER_USAGE = `Usage: stembot worker
@@ -74,6 +77,47 @@ export async function workerCommand(argv: string[]): Promise<number> {
     metrics,
   });
   await worker.waitUntilReady();
+  const live: { -readonly [K in keyof WorkerState]: WorkerState[K] } = {
+    currentJobId: null,
+    completed: 0,
+    failed: 0,
+  };
+  const refreshDisk = () =>
+    measureDisk(cacheDirOf(env))
+      .then((disk) => {
+        live.cacheDirBytes = disk.cacheDirBytes ?? undefined;
+        live.diskFreeBytes = disk.freeBytes ?? undefined;
+      })
+      .catch(() => undefined);
+  await refreshDisk();
+  const heartbeat = startHeartbeat(
+    { redis, prefix: env.STEMBOT_QUEUE_PREFIX },
+    {
+      workerId: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
+      hostname: hostname(),
+      pid: process.pid,
+      device: engine.device,
+      engine: engine.engine,
+      models: { music: engine.music.label, vocals: engine.vocals.label },
+      version: stembotVersion() ?? 'unknown',
+    },
+    () => live,
+    { onError: (error) => logger.warn({ err: String(error) }, 'heartbeat not written') },
+  );
+  worker.on('active', (job) => {
+    live.currentJobId = job.id ?? null;
+    void heartbeat.beatNow();
+  });
+  worker.on('completed', () => {
+    live.completed++;
+    live.currentJobId = null;
+    void refreshDisk().then(() => heartbeat.beatNow());
+  });
+  worker.on('failed', (job) => {
+    if (job?.finishedOn) live.failed++; // set only when the job failed for good, not before a retry
+    live.currentJobId = null;
+    void heartbeat.beatNow();
+  });
   const status = await startStatusServer({
     port: env.STEMBOT_HTTP_PORT,
     // The engine and its models are loaded before the server starts (a failure ends the process), so being up
@@ -102,6 +146,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
       grace.unref();
       await worker.close();
       clearTimeout(grace);
+      await heartbeat.stop().catch(() => undefined);
       await engine.thread?.close();
       await status.close();
       await queue.close();

@@ -12,7 +12,7 @@ import { FORMAT_EXTENSIONS } from '../pipeline/audio/encode.js';
 import type { FfmpegTools } from '../pipeline/audio/ffmpeg.js';
 import type { InputLimits } from '../pipeline/audio/limits.js';
 import { stereoDuration } from '../pipeline/audio/stereo.js';
-import type { StepCache } from '../pipeline/cache/stepCache.js';
+import { noCache, type StepCache } from '../pipeline/cache/stepCache.js';
 import { isStembotError } from '../pipeline/errors.js';
 import { runKarafanRecipe } from '../pipeline/recipe/karafanRecipe.js';
 import { FINAL_STEM_KEYS, RECIPE_FILE_TITLES } from '../pipeline/recipe/outputNames.js';
@@ -21,6 +21,7 @@ import { writeOutputs } from '../pipeline/recipe/writeOutputs.js';
 import type { ChosenEngine } from '../pipeline/separators/chooseEngine.js';
 import type { DeliveredFile, Deliverer, DeliveryBundle, PlatformAdapters } from './delivery.js';
 import { attachedRequests, closeRequests, recordDelivery, wasDelivered } from './jobRequests.js';
+import { recordJobOutcome } from './jobOutcomes.js';
 import {
   type JobResult,
   type JobSource,
@@ -196,6 +197,18 @@ async function processJob(
     options.metrics?.audioSeconds.observe(durationS);
     options.metrics?.realTimeFactor.observe(stats.realTimeFactor);
     options.metrics?.outputBytes.inc(files.reduce((sum, file) => sum + file.bytes, 0));
+    const modelSteps = (['music', 'vocals', 'vocals_srs'] as const).filter((step) => step in result.timings);
+    await recordJobOutcome(options.context, {
+      outcome: 'completed',
+      finishedAt: Date.now(),
+      waitS: waitSeconds(job),
+      durationS,
+      processingS,
+      cacheHits: result.cacheHits.length,
+      cacheLookups: options.cache === noCache ? 0 : modelSteps.length,
+    }).catch((error: unknown) =>
+      options.logger.warn({ jobId, err: String(error) }, 'job outcome not recorded'),
+    );
     return { ...stats, deliveredTo };
   } catch (error) {
     const permanent = isPermanent(error);
@@ -207,6 +220,11 @@ async function processJob(
     );
     options.metrics?.jobs.inc({ outcome: lastAttempt ? 'failed' : 'retried' });
     if (lastAttempt) {
+      await recordJobOutcome(options.context, {
+        outcome: 'failed',
+        finishedAt: Date.now(),
+        waitS: waitSeconds(job),
+      }).catch(() => undefined);
       await answerAll(options, jobId, data.request, (deliverer, request) =>
         deliverer.fail(request.replyTo, reason, request),
       ).catch((failure: unknown) =>
@@ -256,6 +274,11 @@ async function answerAll(
     answered = attached.length;
     if (await closeRequests(context, jobId, answered)) return answered + 1;
   }
+}
+
+/** Seconds the job waited in the queue before this attempt started. */
+function waitSeconds(job: Job): number {
+  return ((job.processedOn ?? job.timestamp) - job.timestamp) / 1000;
 }
 
 /** Downloads the job's source into `folder`; returns the file path. */

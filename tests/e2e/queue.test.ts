@@ -20,7 +20,7 @@ import { OUTBOX_PLATFORM } from '../../src/queue/outbox/outboxDeliverer.js';
 import { SeparationProducer } from '../../src/queue/producer.js';
 import { type JobProgress, subscribeToJobs } from '../../src/queue/progress.js';
 import { connectRedis } from '../../src/queue/queueContext.js';
-import { type CliProcess, startCli } from '../support/cli.js';
+import { type CliProcess, runCli, startCli } from '../support/cli.js';
 import { testSong } from '../support/signals.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -109,6 +109,7 @@ before(async () => {
   songs.set('/short.wav', encodeWav(testSong(4 * 44100, 3), 'f32'));
   songs.set('/other.wav', encodeWav(testSong(3 * 44100, 4), 'f32'));
   songs.set('/long.wav', encodeWav(testSong(120 * 44100, 5), 'f32'));
+  songs.set('/medium.wav', encodeWav(testSong(60 * 44100, 6), 'f32'));
   songs.set('/garbage.mp3', new TextEncoder().encode('this is not audio at all '.repeat(100)));
   server = createServer((request, response) => {
     const path = request.url ?? '';
@@ -189,6 +190,17 @@ describe('the separate queue with real workers and Redis', () => {
     const metricsText = await (await fetch(`${status}/metrics`)).text();
     assert.match(metricsText, /stembot_jobs_total\{[^}]*outcome="completed"[^}]*\} 1/);
     assert.match(metricsText, /bullmq_job_count/);
+
+    // what an admin sees
+    const statsRun = await runCli(['stats', '--json'], { REDIS_URL, STEMBOT_QUEUE_PREFIX: prefix });
+    assert.equal(statsRun.code, 0, statsRun.stderr);
+    const stats = JSON.parse(statsRun.stdout);
+    assert.equal(stats.lastHour.completed, 1);
+    assert.equal(stats.lastHour.failed, 0);
+    assert.equal(stats.workers.length, 1);
+    assert.equal(stats.workers[0].device, 'cpu (model-free)');
+    assert.equal(stats.workers[0].completed, 1);
+    assert.ok(stats.lastHour.meanRealTimeFactor > 0, `real-time factor ${stats.lastHour.meanRealTimeFactor}`);
 
     // the in-flight slot was released: alice may send again
     const again = await producer.submit({ source: source('/other.wav'), ...requester('alice') });
@@ -296,5 +308,37 @@ describe('the separate queue with real workers and Redis', () => {
     assert.equal(answers.length, 1, `answers: ${JSON.stringify(answers)}`);
     assert.equal(answers[0].kind, 'result');
     assert.ok((hits.get('/long.wav') ?? 0) >= 2, 'the second worker fetched the song again');
+  });
+
+  it('SIGTERM mid-job: the worker takes no new job, finishes the running one, answers once and exits 0', async () => {
+    for (const worker of workers) worker.child.kill('SIGKILL');
+    await Promise.all(workers.map((worker) => worker.exited));
+    const worker = startWorker();
+    await worker.waitFor('worker ready');
+    const before = (await deliveries()).length;
+    const running = await producer.submit({ source: source('/medium.wav'), ...requester('grace') });
+    assert.equal(running.status, 'queued');
+    await new Promise<void>((resolve) => {
+      const stop = subscribeToJobs(events, {
+        onProgress: (id, progress) => {
+          if (id === running.jobId && progress.stage === 'separate') {
+            stop();
+            resolve();
+          }
+        },
+      });
+    });
+    worker.child.kill('SIGTERM');
+    const next = await producer.submit({ source: source('/short.wav'), ...requester('heidi') });
+    assert.equal(next.status, 'queued');
+    assert.equal(await outcome(running.jobId), 'completed');
+    assert.equal(await worker.exited, 0);
+    const answers = (await deliveries()).slice(before);
+    assert.deepEqual(
+      answers.map((a) => a.requestId),
+      [running.requestId],
+      'the running job answered once; the next one was left in the queue',
+    );
+    assert.equal(await (await producer.queue.getJob(next.jobId))?.getState(), 'waiting');
   });
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFile, readdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -183,6 +183,31 @@ describe('stembot separate with custom MDX models (spec §A end to end)', () => 
     ]);
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual((await readdir(join(out, 'song'))).sort(), ['4_F - Vocals.flac', '5_F - Music.flac']);
+  });
+
+  it('a damaged installed model names `stembot models pull … --force`; a missing one falls back with a notice', async () => {
+    const modelsDir = join(dir, 'models-damaged');
+    await mkdir(modelsDir, { recursive: true });
+    await writeFile(join(modelsDir, 'UVR-MDX-NET-Inst_HQ_3.onnx'), 'not an onnx model at all');
+    await writeFile(join(modelsDir, 'Kim_Vocal_2.onnx'), 'not an onnx model either');
+    const damaged = await runCli(['separate', input, '--out', join(dir, 'damaged'), '--no-cache'], {
+      STEMBOT_MODELS_DIR: modelsDir,
+    });
+    assert.equal(damaged.code, 1, damaged.stderr);
+    assert.match(damaged.stderr, /stembot models pull (inst-hq-3|kim-vocal-2) --force/);
+    await assert.rejects(readdir(join(dir, 'damaged', 'song')), 'no half-written output');
+
+    const missing = await runCli(
+      ['separate', input, '--out', join(dir, 'fallback'), '--preset', 'fast', '--no-cache', '--no-plot'],
+      { STEMBOT_MODELS_DIR: join(dir, 'models-empty') },
+    );
+    assert.equal(missing.code, 0, missing.stderr);
+    assert.match(missing.stderr, /stembot models pull inst-hq-3 kim-vocal-2/);
+    const explicit = await runCli(['separate', input, '--out', join(dir, 'never'), '--engine', 'mdx'], {
+      STEMBOT_MODELS_DIR: join(dir, 'models-empty'),
+    });
+    assert.equal(explicit.code, 1, explicit.stderr);
+    assert.match(explicit.stderr, /run `stembot models pull inst-hq-3`/);
   });
 
   it('bad options are refused before any work, exit 2', async () => {

@@ -1,6 +1,6 @@
 import { StembotError } from '../errors.js';
 import type { InferenceThread } from '../mdx/inferenceClient.js';
-import { resolveModel } from '../models/resolveModel.js';
+import { type ResolvedModel, resolveModel } from '../models/resolveModel.js';
 import { mdxExtractor } from './mdxExtractor.js';
 import { modelFreeSlots } from './modelFreeExtractor.js';
 import type { StemExtractor } from './stemExtractor.js';
@@ -70,10 +70,29 @@ export async function chooseEngine(request: EngineRequest): Promise<ChosenEngine
   }
   const thread = request.startThread();
   try {
-    const [music, vocals] = await Promise.all(models.map((model) => mdxExtractor(thread, model)));
+    // Both loads settle before anything is thrown: closing the thread while onnxruntime still creates a session
+    // aborts the process.
+    const loads = await Promise.allSettled(models.map((model) => mdxExtractor(thread, model)));
+    const failed = loads.findIndex((load) => load.status === 'rejected');
+    if (failed >= 0) throw damagedModelHint((loads[failed] as PromiseRejectedResult).reason, models[failed]);
+    const [music, vocals] = loads.map((load) => (load as PromiseFulfilledResult<MdxSlot>).value);
     return { engine: 'mdx', music, vocals, device: music.loaded.provider, thread };
   } catch (error) {
     await thread.close();
     throw error;
   }
+}
+
+type MdxSlot = Awaited<ReturnType<typeof mdxExtractor>>;
+
+/** An installed catalog model that does not load was damaged on disk: say how to get it again. */
+function damagedModelHint(error: unknown, model: ResolvedModel): unknown {
+  if (!(error instanceof StembotError) || error.code !== 'MODEL_INVALID' || model.paramsFrom !== 'catalog') {
+    return error;
+  }
+  return new StembotError(
+    'MODEL_INVALID',
+    `${error.message}\nThe installed file looks damaged: run \`stembot models pull ${model.name} --force\` ` +
+      `to download it again (\`stembot models verify\` checks every installed model).`,
+  );
 }
