@@ -130,7 +130,9 @@ async function main(): Promise<void> {
         });
         if (outcome.status === 'refused') {
           refusals++;
-          await Promise.race(waiting); // like a user: wait for an answer, then send again
+          // like a user: wait for an answer, then send again (the accepted sends racing this one may not have
+          // registered their answer yet: then just wait a moment)
+          await (waiting.length ? Promise.race(waiting) : new Promise((resolve) => setTimeout(resolve, 200)));
           continue;
         }
         inFlight[user]++;

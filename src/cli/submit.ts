@@ -97,7 +97,8 @@ export async function submitCommand(argv: string[]): Promise<number> {
 function describe(report: Record<string, unknown>): string {
   const head =
     report.status === 'queued'
-      ? `queued as job ${String(report.jobId)} (position ${String(report.position)})`
+      ? `queued as job ${String(report.jobId)} (position ${String(report.position)}` +
+        (typeof report.etaS === 'number' ? `, starts in about ${Math.ceil(report.etaS)} s)` : ')')
       : `attached to job ${String(report.jobId)} (the same song is already being separated)`;
   if ('failed' in report) return `${head}\nfailed: ${String(report.failed)}`;
   if ('result' in report) return `${head}\ndone: ${JSON.stringify(report.result)}`;

@@ -54,6 +54,18 @@ export async function workerCommand(argv: string[]): Promise<number> {
 
   const redis = connectRedis(env.REDIS_URL);
   const connection = connectRedis(env.REDIS_URL);
+  // ioredis reconnects by itself; say so once per outage instead of printing every refused attempt
+  let redisDown = false;
+  for (const client of [redis, connection]) {
+    client.on('error', (error: Error) => {
+      if (!redisDown) logger.warn({ err: error.message }, 'Redis unreachable: reconnecting');
+      redisDown = true;
+    });
+    client.on('ready', () => {
+      if (redisDown) logger.info('Redis reachable again');
+      redisDown = false;
+    });
+  }
   const metrics = createStembotMetrics({ defaultLabels: { role: 'worker', device: engine.device } });
   const queue = new Queue(SEPARATE_QUEUE, { connection: redis, prefix: env.STEMBOT_QUEUE_PREFIX });
   const worker = startSeparationWorker({

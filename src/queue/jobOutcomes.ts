@@ -44,6 +44,8 @@ export interface OutcomeWindow {
   readonly meanWaitS: number | null;
   /** mean of processingS / durationS over completed jobs (lower is faster; 0.1 = ten times real time); null if none */
   readonly meanRealTimeFactor: number | null;
+  /** mean input duration of completed jobs, seconds; null if none */
+  readonly meanAudioS: number | null;
 }
 
 export interface OutcomeSummary {
@@ -136,6 +138,7 @@ class WindowSums {
   waitSum = 0;
   rtfSum = 0;
   rtfCount = 0;
+  audioSum = 0;
 
   add(record: StoredOutcome): void {
     if (record.o === 'c') this.completed++;
@@ -144,6 +147,7 @@ class WindowSums {
     if (record.o === 'c' && record.p !== undefined && record.d !== undefined && record.d > 0) {
       this.rtfSum += record.p / record.d;
       this.rtfCount++;
+      this.audioSum += record.d;
     }
   }
 
@@ -154,6 +158,7 @@ class WindowSums {
       failed: this.failed,
       meanWaitS: ended > 0 ? this.waitSum / ended : null,
       meanRealTimeFactor: this.rtfCount > 0 ? this.rtfSum / this.rtfCount : null,
+      meanAudioS: this.rtfCount > 0 ? this.audioSum / this.rtfCount : null,
     };
   }
 }

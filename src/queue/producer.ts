@@ -15,7 +15,7 @@ import {
 } from './jobSchema.js';
 import type { QueueContext } from './queueContext.js';
 import { type QuotaLimits, quotaRefusalMessage, releaseQuota, reserveQuota } from './quotas.js';
-import { queuePosition } from './queuePosition.js';
+import { queuedProgress } from './queuePosition.js';
 
 export interface SubmitRequest {
   readonly source: JobSource;
@@ -29,7 +29,10 @@ export type SubmitOutcome =
       readonly status: 'queued';
       readonly jobId: string;
       readonly requestId: string;
+      /** 1-based place among waiting jobs (0 if a worker took it already) */
       readonly position: number;
+      /** seconds until it starts, from recent jobs; null until one has completed */
+      readonly etaS: number | null;
     }
   | { readonly status: 'attached'; readonly jobId: string; readonly requestId: string }
   | { readonly status: 'refused'; readonly reason: string };
@@ -91,7 +94,14 @@ export class SeparationProducer {
         const jobId = job.id!;
         const stored = await Job.fromId<SeparateJobData>(this.queue, jobId);
         if (stored?.data.request.requestId === requestId) {
-          return { status: 'queued', jobId, requestId, position: await queuePosition(this.queue, jobId) };
+          const waiting = await queuedProgress(this.#context, this.queue, jobId);
+          return {
+            status: 'queued',
+            jobId,
+            requestId,
+            position: waiting?.queuePosition ?? 0,
+            etaS: waiting?.etaS ?? null,
+          };
         }
         if (await attachRequest(this.#context, jobId, data.request))
           return { status: 'attached', jobId, requestId };
