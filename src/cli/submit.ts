@@ -3,11 +3,13 @@ import { parseArgs } from 'node:util';
 
 import { QueueEvents } from 'bullmq';
 
+import { statusLine } from '../bots/core/statusText.js';
 import { loadQueueEnv } from '../config/env.js';
 import { StembotError } from '../pipeline/errors.js';
 import { SEPARATE_QUEUE, separationSettingsSchema } from '../queue/jobSchema.js';
 import { OUTBOX_PLATFORM } from '../queue/outbox/outboxDeliverer.js';
 import { SeparationProducer } from '../queue/producer.js';
+import { subscribeToJobs } from '../queue/progress.js';
 import { connectRedis } from '../queue/queueContext.js';
 
 export const SUBMIT_USAGE = `Usage: stembot submit <http(s) link> [--preset fast|balanced|best] [--stems vocals,music,bleed]
@@ -67,25 +69,45 @@ export async function submitCommand(argv: string[]): Promise<number> {
     : undefined;
   try {
     await events?.waitUntilReady();
-    const outcome = await producer.submit({
-      source: { kind: 'url', url: link, identity: link },
-      settings: settings.data,
-      requester: { platform: OUTBOX_PLATFORM, userId: values.user, isAdmin: false },
-      replyTo: { platform: OUTBOX_PLATFORM, chatId: values.chat, extra: { submittedBy: randomUUID() } },
-    });
-    if (outcome.status === 'refused') throw new StembotError('BAD_ARGUMENT', outcome.reason);
-    let finished: Record<string, unknown> | undefined;
-    if (events) {
-      const job = await producer.queue.getJob(outcome.jobId);
-      try {
-        finished = { result: await job!.waitUntilFinished(events) };
-      } catch (error) {
-        finished = { failed: error instanceof Error ? error.message : String(error) };
+    // The status lines a chat would show, on stderr (stdout keeps the result). Subscribed before submitting, so
+    // the first reports are not missed; lines of other jobs are kept until we know our job's id.
+    const lines = new Map<string, string[]>();
+    let ourJobId: string | undefined;
+    const show = (jobId: string, line: string) => {
+      const seen = lines.get(jobId) ?? [];
+      if (seen.at(-1) === line) return;
+      seen.push(line);
+      lines.set(jobId, seen);
+      if (jobId === ourJobId) console.error(line);
+    };
+    const unsubscribe = events
+      ? subscribeToJobs(events, { onProgress: (jobId, progress) => show(jobId, statusLine(progress)) })
+      : () => undefined;
+    try {
+      const outcome = await producer.submit({
+        source: { kind: 'url', url: link, identity: link },
+        settings: settings.data,
+        requester: { platform: OUTBOX_PLATFORM, userId: values.user, isAdmin: false },
+        replyTo: { platform: OUTBOX_PLATFORM, chatId: values.chat, extra: { submittedBy: randomUUID() } },
+      });
+      if (outcome.status === 'refused') throw new StembotError('BAD_ARGUMENT', outcome.reason);
+      ourJobId = outcome.jobId;
+      for (const line of lines.get(ourJobId) ?? []) console.error(line);
+      let finished: Record<string, unknown> | undefined;
+      if (events) {
+        const job = await producer.queue.getJob(outcome.jobId);
+        try {
+          finished = { result: await job!.waitUntilFinished(events) };
+        } catch (error) {
+          finished = { failed: error instanceof Error ? error.message : String(error) };
+        }
       }
+      const report = { ...outcome, ...finished };
+      console.log(values.json ? JSON.stringify(report) : describe(report));
+      return finished && 'failed' in finished ? 1 : 0;
+    } finally {
+      unsubscribe();
     }
-    const report = { ...outcome, ...finished };
-    console.log(values.json ? JSON.stringify(report) : describe(report));
-    return finished && 'failed' in finished ? 1 : 0;
   } finally {
     await events?.close();
     await eventsConnection?.quit();

@@ -280,6 +280,39 @@ describe('the separate queue with real workers and Redis', () => {
     assert.match(answers[0].reason ?? '', /audio|decode|read/i);
   });
 
+  it('stembot submit --wait queues a link, shows the status lines and prints the result', async () => {
+    const run = await runCli(
+      [
+        'submit',
+        `${baseUrl}/other.wav`,
+        '--preset',
+        'fast',
+        '--stems',
+        'vocals',
+        '--user',
+        'ivan',
+        '--wait',
+        '--json',
+      ],
+      { REDIS_URL, STEMBOT_QUEUE_PREFIX: prefix },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const report = JSON.parse(run.stdout);
+    assert.equal(report.status, 'queued');
+    assert.equal(report.result.engine, 'repet');
+    assert.deepEqual(
+      report.result.files.map((file: { stem: string }) => file.stem),
+      ['vocals'],
+    );
+    assert.match(run.stderr, /Separating… \d+ %/);
+    const refused = await runCli(['submit', 'ftp://example.org/song.mp3'], {
+      REDIS_URL,
+      STEMBOT_QUEUE_PREFIX: prefix,
+    });
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /submit takes one http\(s\) link/);
+  });
+
   it('a worker killed mid-job (SIGKILL): another worker finishes it and the answer goes out once', async () => {
     for (const worker of workers) worker.child.kill('SIGTERM');
     await Promise.all(workers.map((worker) => worker.exited));

@@ -351,6 +351,23 @@ describe('encodeAudio', { concurrency: true }, () => {
     assert.equal(Math.max(...audio.left), 8388607 / 8388608);
   });
 
+  test('MP3 and Opus take a lower bitrate; lossless formats refuse one', async () => {
+    const mp3 = at('low.mp3');
+    await encodeAudio(tools, song, mp3, 'mp3', { bitrateKbps: 128 });
+    assert.equal((await ffprobeStream(mp3)).bit_rate, '128000');
+    const opus = at('low.ogg');
+    await encodeAudio(tools, song, opus, 'opus', { bitrateKbps: 64 });
+    const opusRate = Number((await ffprobeStream(opus)).bit_rate ?? NaN);
+    assert.ok(Number.isNaN(opusRate) || Math.abs(opusRate - 64000) < 16000, `opus ${opusRate} bit/s`);
+    await rejectsWith(encodeAudio(tools, song, at('x.flac'), 'flac', { bitrateKbps: 128 }), 'BAD_ARGUMENT');
+    await rejectsWith(encodeAudio(tools, song, at('x.wav'), 'wav', { bitrateKbps: 128 }), 'BAD_ARGUMENT');
+    await rejectsWith(
+      encodeAudio(tools, song, at('x.mp3'), 'mp3', { bitrateKbps: 500 }),
+      'BAD_ARGUMENT',
+      '32–320',
+    );
+  });
+
   test('a failing encode leaves no file behind', async () => {
     await rejectsWith(
       encodeAudio(tools, song, at('no-such-dir/out.flac'), 'flac'),

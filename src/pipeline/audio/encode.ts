@@ -30,7 +30,18 @@ export const FORMAT_EXTENSIONS: Readonly<Record<OutputFormat, string>> = {
 export interface EncodeOptions {
   /** Aborting kills the encoder; encodeAudio then rejects with the signal's reason and leaves no file. */
   readonly signal?: AbortSignal;
+  /**
+   * MP3 and Opus only: the bitrate in kbit/s (default 320 for MP3, 160 for Opus), lowered when a result must fit
+   * a chat's upload limit. MP3 takes 32–320, Opus 6–510.
+   */
+  readonly bitrateKbps?: number;
 }
+
+/** The bitrate range each lossy encoder accepts, kbit/s. */
+export const BITRATE_RANGE_KBPS: Readonly<Record<'mp3' | 'opus', readonly [number, number]>> = {
+  mp3: [32, 320],
+  opus: [6, 510],
+};
 
 const LITTLE_ENDIAN = endianness() === 'LE';
 /** Frames per stdin chunk: 512 KB of float input, so the interleaved copy is never the whole song. */
@@ -72,10 +83,13 @@ export async function encodeAudio(
     // Fails early with the errno (ENOENT, EACCES…) that ffmpeg would only describe in its stderr.
     await access(dirname(target), constants.W_OK);
     if (format === 'wav' || format === 'wav16') {
+      if (options.bitrateKbps !== undefined) {
+        throw new StembotError('BAD_ARGUMENT', 'WAV is uncompressed, so it takes no bitrate.');
+      }
       options.signal?.throwIfAborted();
       await writeFile(temp, encodeWav(audio, format === 'wav' ? 'f32' : 's16'), { flag: 'wx' });
     } else {
-      await encodeWithFfmpeg(tools, audio, temp, FFMPEG_ENCODINGS[format], options.signal);
+      await encodeWithFfmpeg(tools, audio, temp, withBitrate(format, options.bitrateKbps), options.signal);
     }
     options.signal?.throwIfAborted();
     await rename(temp, target);
@@ -84,6 +98,22 @@ export async function encodeAudio(
     if (isStembotError(error) || options.signal?.aborted) throw error;
     throw outputFailed(target, error);
   }
+}
+
+function withBitrate(format: 'flac' | 'mp3' | 'opus', kbps: number | undefined): FfmpegEncoding {
+  const encoding = FFMPEG_ENCODINGS[format];
+  if (kbps === undefined) return encoding;
+  if (format === 'flac') throw new StembotError('BAD_ARGUMENT', 'FLAC is lossless, so it takes no bitrate.');
+  const [low, high] = BITRATE_RANGE_KBPS[format];
+  if (!Number.isInteger(kbps) || kbps < low || kbps > high) {
+    throw new StembotError(
+      'BAD_ARGUMENT',
+      `The ${format.toUpperCase()} bitrate must be ${low}–${high} kbit/s (got ${kbps}).`,
+    );
+  }
+  const output = [...encoding.output];
+  output[output.indexOf('-b:a') + 1] = `${kbps}k`;
+  return { ...encoding, output };
 }
 
 async function encodeWithFfmpeg(

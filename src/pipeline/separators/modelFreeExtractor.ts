@@ -3,7 +3,7 @@ import { separateModelFree } from './modelFree.js';
 import type { StemExtractor } from './stemExtractor.js';
 
 /** Bump when the model-free engine's output changes (it is part of cache keys). */
-const MODEL_FREE_VERSION = 1;
+const MODEL_FREE_VERSION = 2;
 
 /**
  * The model-free engine in the recipe's two slots. It makes one separation, so:
