@@ -3,7 +3,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { Queue } from 'bullmq';
+import { Queue, QueueEvents } from 'bullmq';
 
 import { cacheDirOf, loadQueueEnv } from '../config/env.js';
 import { createStembotMetrics } from '../http/metrics.js';
@@ -18,7 +18,11 @@ import type { Deliverer } from '../queue/delivery.js';
 import { OUTBOX_PLATFORM, outboxDeliverer } from '../queue/outbox/outboxDeliverer.js';
 import { SEPARATE_QUEUE } from '../queue/jobSchema.js';
 import { connectRedis } from '../queue/queueContext.js';
-import { startSeparationWorker } from '../queue/separationWorker.js';
+import {
+  type SeparationWorkerOptions,
+  startSeparationWorker,
+  watchStalledFailures,
+} from '../queue/separationWorker.js';
 import { startHeartbeat, type WorkerState } from '../queue/workerHeartbeat.js';
 import { cpuQuota } from '../system/cpuQuota.js';
 
@@ -68,7 +72,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
   }
   const metrics = createStembotMetrics({ defaultLabels: { role: 'worker', device: engine.device } });
   const queue = new Queue(SEPARATE_QUEUE, { connection: redis, prefix: env.STEMBOT_QUEUE_PREFIX });
-  const worker = startSeparationWorker({
+  const workerOptions: SeparationWorkerOptions = {
     context: { redis, prefix: env.STEMBOT_QUEUE_PREFIX },
     connection,
     engine,
@@ -86,8 +90,19 @@ export async function workerCommand(argv: string[]): Promise<number> {
     logger,
     lockDurationMs: env.STEMBOT_LOCK_MS,
     stalledIntervalMs: env.STEMBOT_STALLED_INTERVAL_MS,
+    maxStalledCount: env.STEMBOT_MAX_STALLED_COUNT,
     metrics,
+  };
+  const worker = startSeparationWorker(workerOptions);
+  // its own blocking connection; tells the users of jobs that failed because their workers kept dying
+  const eventsConnection = connectRedis(env.REDIS_URL);
+  eventsConnection.on('error', () => undefined); // outages are logged once by the two connections above
+  const events = new QueueEvents(SEPARATE_QUEUE, {
+    connection: eventsConnection,
+    prefix: env.STEMBOT_QUEUE_PREFIX,
   });
+  watchStalledFailures(workerOptions, queue, events);
+  await events.waitUntilReady();
   await worker.waitUntilReady();
   const live: { -readonly [K in keyof WorkerState]: WorkerState[K] } = {
     currentJobId: null,
@@ -161,8 +176,9 @@ export async function workerCommand(argv: string[]): Promise<number> {
       await heartbeat.stop().catch(() => undefined);
       await engine.thread?.close();
       await status.close();
+      await events.close();
       await queue.close();
-      await Promise.all([redis.quit(), connection.quit()]).catch(() => undefined);
+      await Promise.all([redis.quit(), connection.quit(), eventsConnection.quit()]).catch(() => undefined);
       done(0);
     };
     process.once('SIGTERM', () => void stop('SIGTERM'));

@@ -77,6 +77,8 @@ export const queueEnvSchema = pipelineEnvSchema.extend({
   /** BullMQ lock of a running job, ms: a killed worker's job is taken over after about this long. */
   STEMBOT_LOCK_MS: z.coerce.number().int().min(1000).default(60_000),
   STEMBOT_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).default(30_000),
+  /** Times a job may lose its worker (crash, kill) and be taken over before it fails for good. */
+  STEMBOT_MAX_STALLED_COUNT: z.coerce.number().int().min(0).default(2),
   /** Per-user limits, checked before enqueueing; admins are exempt. */
   STEMBOT_MAX_JOBS_IN_FLIGHT: z.coerce.number().int().min(1).default(2),
   STEMBOT_MAX_JOBS_PER_DAY: z.coerce.number().int().min(1).default(30),

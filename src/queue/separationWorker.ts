@@ -1,7 +1,7 @@
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 
-import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { Job, type Queue, type QueueEvents, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
@@ -54,6 +54,8 @@ export interface SeparationWorkerOptions {
   /** BullMQ lock: renewed every half; a killed worker's job is taken over after at most about this long */
   readonly lockDurationMs?: number;
   readonly stalledIntervalMs?: number;
+  /** times a job may lose its worker and be taken over before it fails for good (default 2) */
+  readonly maxStalledCount?: number;
   /** minimum ms between progress reports of one stage */
   readonly progressIntervalMs?: number;
   /** job and stage figures for /metrics */
@@ -66,6 +68,12 @@ function isPermanent(error: unknown): boolean {
   if (!isStembotError(error)) return false;
   return error.code.startsWith('INPUT_') || error.code === 'URL_REFUSED';
 }
+
+/** BullMQ's failedReason for a job whose workers kept dying (moveStalledJobsToWait). */
+const STALLED_OUT = 'job stalled more than allowable limit';
+
+const STALLED_FAILURE =
+  'The separation of this song was interrupted several times, so I stopped trying. Please send it again later.';
 
 const INTERNAL_FAILURE =
   'Something went wrong on our side while separating this song. Please try again later.';
@@ -84,8 +92,8 @@ export function startSeparationWorker(options: SeparationWorkerOptions): Worker<
       concurrency: 1,
       lockDuration: options.lockDurationMs ?? 60_000,
       stalledInterval: options.stalledIntervalMs ?? 30_000,
-      // a job whose worker died is taken over once more, then fails (and its users are told)
-      maxStalledCount: 2,
+      // a job whose worker died is taken over up to this many times, then fails (see watchStalledFailures)
+      maxStalledCount: options.maxStalledCount ?? 2,
     },
   );
   worker.on('failed', (job, error) =>
@@ -93,6 +101,38 @@ export function startSeparationWorker(options: SeparationWorkerOptions): Worker<
   );
   worker.on('error', (error) => options.logger.error({ err: error.message }, 'worker error'));
   return worker;
+}
+
+/**
+ * A job whose workers kept dying fails inside BullMQ's stalled-job check, never reaching processJob's catch, so
+ * nobody would tell its users. QueueEvents reports every failure to every worker: the users of a stalled-out job
+ * are told here (delivery records keep it to once per request in practice). Returns an unsubscribe function.
+ */
+export function watchStalledFailures(
+  options: SeparationWorkerOptions,
+  queue: Queue<SeparateJobData, JobResult>,
+  events: QueueEvents,
+): () => void {
+  const onFailed = ({ jobId, failedReason }: { jobId: string; failedReason: string }) => {
+    if (!failedReason.includes(STALLED_OUT)) return;
+    void (async () => {
+      const job = await Job.fromId<SeparateJobData, JobResult>(queue, jobId);
+      const parsed = separateJobSchema.safeParse(job?.data);
+      if (!job || !parsed.success) return;
+      await recordJobOutcome(options.context, {
+        outcome: 'failed',
+        finishedAt: Date.now(),
+        waitS: waitSeconds(job),
+      });
+      await answerAll(options, jobId, parsed.data.request, (deliverer, request) =>
+        deliverer.fail(request.replyTo, STALLED_FAILURE, request),
+      );
+    })().catch((error: unknown) =>
+      options.logger.error({ jobId, err: String(error) }, 'could not tell the users of a stalled-out job'),
+    );
+  };
+  events.on('failed', onFailed);
+  return () => events.off('failed', onFailed);
 }
 
 async function processJob(

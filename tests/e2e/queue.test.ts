@@ -343,6 +343,47 @@ describe('the separate queue with real workers and Redis', () => {
     assert.ok((hits.get('/long.wav') ?? 0) >= 2, 'the second worker fetched the song again');
   });
 
+  it('a job whose workers keep dying fails for good and its user is told once', async () => {
+    for (const worker of workers) worker.child.kill('SIGKILL');
+    await Promise.all(workers.map((worker) => worker.exited));
+    const noRetakes = { STEMBOT_MAX_STALLED_COUNT: '0' };
+    const victim = startWorker(noRetakes);
+    await victim.waitFor('worker ready');
+    const before = (await deliveries()).length;
+    const submitted = await producer.submit({
+      source: source('/long.wav'),
+      settings: { preset: 'fast' },
+      ...requester('judy'),
+    });
+    assert.equal(submitted.status, 'queued');
+    await new Promise<void>((resolve) => {
+      const stop = subscribeToJobs(events, {
+        onProgress: (id, progress) => {
+          if (id === submitted.jobId && progress.stage === 'separate') {
+            stop();
+            resolve();
+          }
+        },
+      });
+    });
+    victim.child.kill('SIGKILL');
+    await victim.exited;
+    const watcher = startWorker(noRetakes);
+    await watcher.waitFor('worker ready');
+    assert.match(await outcome(submitted.jobId), /stalled more than allowable limit/);
+    const until = Date.now() + 10_000;
+    let answers = (await deliveries()).slice(before);
+    while (answers.length === 0 && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      answers = (await deliveries()).slice(before);
+    }
+    assert.deepEqual(
+      answers.map((a) => [a.kind, a.requestId]),
+      [['failed', submitted.requestId]],
+    );
+    assert.match(answers[0].reason ?? '', /interrupted several times/);
+  });
+
   it('SIGTERM mid-job: the worker takes no new job, finishes the running one, answers once and exits 0', async () => {
     for (const worker of workers) worker.child.kill('SIGKILL');
     await Promise.all(workers.map((worker) => worker.exited));
