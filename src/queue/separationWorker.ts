@@ -31,7 +31,7 @@ import {
   separateJobSchema,
 } from './jobSchema.js';
 import { type JobProgress, throttleProgress } from './progress.js';
-import type { QueueContext } from './queueContext.js';
+import { type QueueContext, stembotKey } from './queueContext.js';
 import { releaseQuota } from './quotas.js';
 import { fetchLinkToFile, isLinkFetchError } from './sources/fetchLink.js';
 
@@ -106,7 +106,7 @@ export function startSeparationWorker(options: SeparationWorkerOptions): Worker<
 /**
  * A job whose workers kept dying fails inside BullMQ's stalled-job check, never reaching processJob's catch, so
  * nobody would tell its users. QueueEvents reports every failure to every worker: the users of a stalled-out job
- * are told here (delivery records keep it to once per request in practice). Returns an unsubscribe function.
+ * are told here, by the one worker that claims the job. Returns an unsubscribe function.
  */
 export function watchStalledFailures(
   options: SeparationWorkerOptions,
@@ -116,6 +116,9 @@ export function watchStalledFailures(
   const onFailed = ({ jobId, failedReason }: { jobId: string; failedReason: string }) => {
     if (!failedReason.includes(STALLED_OUT)) return;
     void (async () => {
+      // every worker hears the event: the first to claim the job tells its users, once
+      const claim = stembotKey(options.context, 'job', jobId, 'stalled-notice');
+      if ((await options.context.redis.set(claim, '1', 'EX', 86400, 'NX')) !== 'OK') return;
       const job = await Job.fromId<SeparateJobData, JobResult>(queue, jobId);
       const parsed = separateJobSchema.safeParse(job?.data);
       if (!job || !parsed.success) return;
