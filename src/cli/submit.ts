@@ -70,14 +70,12 @@ export async function submitCommand(argv: string[]): Promise<number> {
   try {
     await events?.waitUntilReady();
     // The status lines a chat would show, on stderr (stdout keeps the result). Subscribed before submitting, so
-    // the first reports are not missed; lines of other jobs are kept until we know our job's id.
-    const lines = new Map<string, string[]>();
+    // the first report is not missed: until our job's id is known, the latest line of each job is kept.
+    const latest = new Map<string, string>();
     let ourJobId: string | undefined;
     const show = (jobId: string, line: string) => {
-      const seen = lines.get(jobId) ?? [];
-      if (seen.at(-1) === line) return;
-      seen.push(line);
-      lines.set(jobId, seen);
+      if (latest.get(jobId) === line) return;
+      latest.set(jobId, line);
       if (jobId === ourJobId) console.error(line);
     };
     const unsubscribe = events
@@ -92,7 +90,8 @@ export async function submitCommand(argv: string[]): Promise<number> {
       });
       if (outcome.status === 'refused') throw new StembotError('BAD_ARGUMENT', outcome.reason);
       ourJobId = outcome.jobId;
-      for (const line of lines.get(ourJobId) ?? []) console.error(line);
+      const seen = latest.get(ourJobId);
+      if (seen) console.error(seen);
       let finished: Record<string, unknown> | undefined;
       if (events) {
         const job = await producer.queue.getJob(outcome.jobId);

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 import type { Queue } from 'bullmq';
 
+import { formatBytes } from '../format/formatBytes.js';
 import { dirSize } from './dirSize.js';
 import { type OutcomeWindow, summarizeJobOutcomes } from './jobOutcomes.js';
 import type { QueueContext } from './queueContext.js';
@@ -245,16 +246,4 @@ export function formatSeconds(seconds: number): string {
   if (seconds < 120) return `${Math.round(seconds)} s`;
   if (seconds < 7200) return `${Number((seconds / 60).toFixed(1))} min`;
   return `${Number((seconds / 3600).toFixed(1))} h`;
-}
-
-/** decimal units, as disks are sold: 950 B, 12 kB, 1.2 GB */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return unit === 0 ? `${value} B` : `${Number(value.toPrecision(value < 10 ? 2 : 3))} ${units[unit]}`;
 }

@@ -121,21 +121,36 @@ export function watchStalledFailures(
       if ((await options.context.redis.set(claim, '1', 'EX', 86400, 'NX')) !== 'OK') return;
       const job = await Job.fromId<SeparateJobData, JobResult>(queue, jobId);
       const parsed = separateJobSchema.safeParse(job?.data);
-      if (!job || !parsed.success) return;
-      await recordJobOutcome(options.context, {
-        outcome: 'failed',
-        finishedAt: Date.now(),
-        waitS: waitSeconds(job),
-      });
-      await answerAll(options, jobId, parsed.data.request, (deliverer, request) =>
-        deliverer.fail(request.replyTo, STALLED_FAILURE, request),
-      );
+      if (job && parsed.success) await failForGood(options, job, parsed.data.request, STALLED_FAILURE);
     })().catch((error: unknown) =>
       options.logger.error({ jobId, err: String(error) }, 'could not tell the users of a stalled-out job'),
     );
   };
   events.on('failed', onFailed);
   return () => events.off('failed', onFailed);
+}
+
+/** A job ended in failure with no retry left: count it, then tell every request's user why (never throws). */
+async function failForGood(
+  options: SeparationWorkerOptions,
+  job: Job,
+  first: SeparationRequest,
+  reason: string,
+): Promise<void> {
+  const jobId = job.id!;
+  await recordJobOutcome(options.context, {
+    outcome: 'failed',
+    finishedAt: Date.now(),
+    waitS: waitSeconds(job),
+  })
+    .then(() =>
+      answerAll(options, jobId, first, (deliverer, request) =>
+        deliverer.fail(request.replyTo, reason, request),
+      ),
+    )
+    .catch((error: unknown) =>
+      options.logger.error({ jobId, err: String(error) }, 'could not tell the users that the job failed'),
+    );
 }
 
 async function processJob(
@@ -262,18 +277,7 @@ async function processJob(
       'job attempt failed',
     );
     options.metrics?.jobs.inc({ outcome: lastAttempt ? 'failed' : 'retried' });
-    if (lastAttempt) {
-      await recordJobOutcome(options.context, {
-        outcome: 'failed',
-        finishedAt: Date.now(),
-        waitS: waitSeconds(job),
-      }).catch(() => undefined);
-      await answerAll(options, jobId, data.request, (deliverer, request) =>
-        deliverer.fail(request.replyTo, reason, request),
-      ).catch((failure: unknown) =>
-        options.logger.error({ jobId, err: String(failure) }, 'could not tell the users that the job failed'),
-      );
-    }
+    if (lastAttempt) await failForGood(options, job, data.request, reason);
     if (permanent) throw new UnrecoverableError(reason);
     throw error;
   } finally {

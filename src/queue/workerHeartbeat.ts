@@ -52,18 +52,8 @@ export interface Heartbeat {
   beatNow(): Promise<void>;
 }
 
-/** A worker as its last heartbeat described it. */
-export interface WorkerInfo {
-  readonly workerId: string;
-  readonly hostname: string;
-  readonly pid: number;
-  readonly device: string;
-  readonly engine: string;
-  readonly models: { readonly music: string; readonly vocals: string };
-  readonly version: string;
-  readonly currentJobId: string | null;
-  readonly completed: number;
-  readonly failed: number;
+/** A worker as its last heartbeat described it: its identity and state, unknown disk figures as null. */
+export interface WorkerInfo extends WorkerIdentity, Omit<WorkerState, 'cacheDirBytes' | 'diskFreeBytes'> {
   readonly cacheDirBytes: number | null;
   readonly diskFreeBytes: number | null;
   /** when this process started its heartbeat, ms since the epoch */

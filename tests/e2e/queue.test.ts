@@ -22,9 +22,10 @@ import { type JobProgress, subscribeToJobs } from '../../src/queue/progress.js';
 import { connectRedis } from '../../src/queue/queueContext.js';
 import { type CliProcess, runCli, startCli } from '../support/cli.js';
 import { testSong } from '../support/signals.js';
+import { dropTestKeys, TEST_REDIS_URL, testPrefix } from '../support/testRedis.js';
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const prefix = `stembot-test-${process.pid}-${Date.now()}`;
+const REDIS_URL = TEST_REDIS_URL;
+const prefix = testPrefix('queue');
 
 let dir: string;
 let outbox: string;
@@ -103,6 +104,26 @@ function outcome(jobId: string, timeoutMs = 90_000): Promise<'completed' | `fail
   });
 }
 
+/** Stops every worker started so far and waits until they are gone. */
+async function stopWorkers(signal: NodeJS.Signals): Promise<void> {
+  for (const worker of workers) worker.child.kill(signal);
+  await Promise.all(workers.map((worker) => worker.exited));
+}
+
+/** Resolves when a worker reports that the job reached `stage`. */
+function reachedStage(jobId: string, stage: JobProgress['stage']): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = subscribeToJobs(events, {
+      onProgress: (id, progress) => {
+        if (id === jobId && progress.stage === stage) {
+          stop();
+          resolve();
+        }
+      },
+    });
+  });
+}
+
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'stembot-queue-'));
   outbox = join(dir, 'outbox');
@@ -131,15 +152,10 @@ before(async () => {
 });
 
 after(async () => {
-  for (const worker of workers) worker.child.kill('SIGKILL');
-  await Promise.all(workers.map((worker) => worker.exited));
+  await stopWorkers('SIGKILL');
   await events?.close();
   await eventsConnection?.quit();
-  await producer?.queue.obliterate({ force: true }).catch(() => undefined);
-  await producer?.close();
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
-  await redis?.quit();
+  await dropTestKeys(redis, prefix, producer.queue);
   server?.close();
   await rm(dir, { recursive: true, force: true });
 });
@@ -314,24 +330,13 @@ describe('the separate queue with real workers and Redis', () => {
   });
 
   it('a worker killed mid-job (SIGKILL): another worker finishes it and the answer goes out once', async () => {
-    for (const worker of workers) worker.child.kill('SIGTERM');
-    await Promise.all(workers.map((worker) => worker.exited));
+    await stopWorkers('SIGTERM');
     const victim = startWorker();
     await victim.waitFor('worker ready');
     const before = (await deliveries()).length;
     const submitted = await producer.submit({ source: source('/long.wav'), ...requester('frank') });
     assert.ok(submitted.status === 'queued', 'queued');
-    const separating = new Promise<void>((resolve) => {
-      const stop = subscribeToJobs(events, {
-        onProgress: (id, progress) => {
-          if (id === submitted.jobId && progress.stage === 'separate') {
-            stop();
-            resolve();
-          }
-        },
-      });
-    });
-    await separating;
+    await reachedStage(submitted.jobId, 'separate');
     victim.child.kill('SIGKILL');
     assert.equal(await victim.exited, 'SIGKILL');
     const rescuer = startWorker();
@@ -344,8 +349,7 @@ describe('the separate queue with real workers and Redis', () => {
   });
 
   it('a job whose workers keep dying fails for good and its user is told once', async () => {
-    for (const worker of workers) worker.child.kill('SIGKILL');
-    await Promise.all(workers.map((worker) => worker.exited));
+    await stopWorkers('SIGKILL');
     const noRetakes = { STEMBOT_MAX_STALLED_COUNT: '0' };
     const victim = startWorker(noRetakes);
     await victim.waitFor('worker ready');
@@ -356,16 +360,7 @@ describe('the separate queue with real workers and Redis', () => {
       ...requester('judy'),
     });
     assert.equal(submitted.status, 'queued');
-    await new Promise<void>((resolve) => {
-      const stop = subscribeToJobs(events, {
-        onProgress: (id, progress) => {
-          if (id === submitted.jobId && progress.stage === 'separate') {
-            stop();
-            resolve();
-          }
-        },
-      });
-    });
+    await reachedStage(submitted.jobId, 'separate');
     victim.child.kill('SIGKILL');
     await victim.exited;
     const watcher = startWorker(noRetakes);
@@ -385,23 +380,13 @@ describe('the separate queue with real workers and Redis', () => {
   });
 
   it('SIGTERM mid-job: the worker takes no new job, finishes the running one, answers once and exits 0', async () => {
-    for (const worker of workers) worker.child.kill('SIGKILL');
-    await Promise.all(workers.map((worker) => worker.exited));
+    await stopWorkers('SIGKILL');
     const worker = startWorker();
     await worker.waitFor('worker ready');
     const before = (await deliveries()).length;
     const running = await producer.submit({ source: source('/medium.wav'), ...requester('grace') });
     assert.equal(running.status, 'queued');
-    await new Promise<void>((resolve) => {
-      const stop = subscribeToJobs(events, {
-        onProgress: (id, progress) => {
-          if (id === running.jobId && progress.stage === 'separate') {
-            stop();
-            resolve();
-          }
-        },
-      });
-    });
+    await reachedStage(running.jobId, 'separate');
     worker.child.kill('SIGTERM');
     const next = await producer.submit({ source: source('/short.wav'), ...requester('heidi') });
     assert.equal(next.status, 'queued');

@@ -17,9 +17,10 @@ import { dirSize } from '../../src/queue/dirSize.js';
 import { recordJobOutcome, summarizeJobOutcomes } from '../../src/queue/jobOutcomes.js';
 import { type QueueContext, connectRedis, stembotKey } from '../../src/queue/queueContext.js';
 import { listWorkers, startHeartbeat, type WorkerIdentity } from '../../src/queue/workerHeartbeat.js';
+import { dropTestKeys, TEST_REDIS_URL, testPrefix } from '../support/testRedis.js';
 
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const prefix = `stembot-test-stats-${process.pid}-${Date.now()}`;
+const REDIS_URL = TEST_REDIS_URL;
+const prefix = testPrefix('stats');
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
@@ -48,11 +49,7 @@ before(async () => {
 });
 
 after(async () => {
-  await queue?.obliterate({ force: true }).catch(() => undefined);
-  await queue?.close();
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
-  await redis?.quit();
+  await dropTestKeys(redis, prefix, queue);
   await rm(dir, { recursive: true, force: true });
 });
 

@@ -12,25 +12,22 @@ import { recordJobOutcome } from '../../src/queue/jobOutcomes.js';
 import { connectRedis, type QueueContext } from '../../src/queue/queueContext.js';
 import { estimateWaitS, queuedProgress, queuePosition } from '../../src/queue/queuePosition.js';
 import { startHeartbeat } from '../../src/queue/workerHeartbeat.js';
+import { dropTestKeys, TEST_REDIS_URL, testPrefix } from '../support/testRedis.js';
 
-const prefix = `stembot-test-position-${process.pid}-${Date.now()}`;
+const prefix = testPrefix('position');
 let redis: Redis;
 let context: QueueContext;
 let queue: Queue;
 
 before(async () => {
-  redis = connectRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  redis = connectRedis(TEST_REDIS_URL);
   context = { redis, prefix };
   queue = new Queue('separate', { connection: redis, prefix });
   await queue.pause(); // nothing runs: the jobs stay waiting
 });
 
 after(async () => {
-  await queue?.obliterate({ force: true }).catch(() => undefined);
-  await queue?.close();
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length) await redis.del(...keys);
-  await redis?.quit();
+  await dropTestKeys(redis, prefix, queue);
 });
 
 describe('estimateWaitS', () => {

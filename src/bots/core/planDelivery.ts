@@ -3,6 +3,7 @@
  * files in the chat when each one fits, stepping down a ladder of lossy encodings if needed; otherwise send lossy
  * previews if even those fit, plus a signed link to the requested format (platforms §4). Pure: no I/O.
  */
+import { formatBytes } from '../../format/formatBytes.js';
 import type { OutputFormat } from '../../pipeline/audio/encode.js';
 import type { FinalStem } from '../../pipeline/recipe/outputNames.js';
 
@@ -273,22 +274,10 @@ export function describeEncoding(encoding: Encoding): string {
   return encoding.bitrateKbps === undefined ? name : `${name} ${encoding.bitrateKbps} kbit/s`;
 }
 
-/** Decimal units, as file managers and the platforms show them: "950 kB", "9.7 MB", "1.2 GB". */
-export function formatBytes(bytes: number): string {
-  if (bytes >= 1e9) return `${trim(bytes / 1e9)} GB`;
-  if (bytes >= 1e6) return `${trim(bytes / 1e6)} MB`;
-  if (bytes >= 1e3) return `${Math.round(bytes / 1e3)} kB`;
-  return `${Math.round(bytes)} B`;
-}
-
 /** A limit as the platform states it: "10 MiB" for Discord's binary sizes, "50 MB" for Telegram's. */
 function formatLimit(bytes: number): string {
   if (bytes % MIB === 0 && bytes % MB !== 0) return `${bytes / MIB} MiB`;
   return formatBytes(bytes);
-}
-
-function trim(x: number): string {
-  return x >= 100 ? String(Math.round(x)) : String(Math.round(x * 10) / 10);
 }
 
 function withDefaultBitrate(encoding: Encoding): Encoding {

@@ -15,9 +15,12 @@ import type {
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 interface Pending {
+  readonly kind: ThreadRequest['kind'];
   resolve(reply: ThreadReply): void;
   reject(error: Error): void;
   onProgress?: (done: number, total: number) => void;
+  /** resolves once the request is answered either way */
+  readonly settled: Promise<void>;
 }
 
 /**
@@ -65,8 +68,14 @@ export class InferenceThread {
     await this.request({ kind: 'release', modelPath });
   }
 
+  /**
+   * Ends the thread. Model loads still running are waited for first: terminating the thread while onnxruntime
+   * creates a session aborts the whole process (seen with two damaged models loading at once).
+   */
   async close(): Promise<void> {
     if (this.exited) return;
+    const loads = [...this.pending.values()].filter((pending) => pending.kind === 'load');
+    await Promise.allSettled(loads.map((pending) => pending.settled));
     await this.worker.terminate();
   }
 
@@ -77,10 +86,12 @@ export class InferenceThread {
   ): Promise<ThreadReply> {
     if (this.exited) return Promise.reject(this.exited);
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, onProgress });
+    let settle!: () => void;
+    const settled = new Promise<void>((done) => (settle = done));
+    return new Promise<ThreadReply>((resolve, reject) => {
+      this.pending.set(id, { kind: message.kind, resolve, reject, onProgress, settled });
       this.worker.postMessage({ ...message, id }, transfer);
-    });
+    }).finally(settle);
   }
 
   private receive(reply: ThreadReply): void {

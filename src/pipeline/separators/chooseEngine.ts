@@ -70,20 +70,19 @@ export async function chooseEngine(request: EngineRequest): Promise<ChosenEngine
   }
   const thread = request.startThread();
   try {
-    // Both loads settle before anything is thrown: closing the thread while onnxruntime still creates a session
-    // aborts the process.
-    const loads = await Promise.allSettled(models.map((model) => mdxExtractor(thread, model)));
-    const failed = loads.findIndex((load) => load.status === 'rejected');
-    if (failed >= 0) throw damagedModelHint((loads[failed] as PromiseRejectedResult).reason, models[failed]);
-    const [music, vocals] = loads.map((load) => (load as PromiseFulfilledResult<MdxSlot>).value);
+    const [music, vocals] = await Promise.all(
+      models.map((model) =>
+        mdxExtractor(thread, model).catch((error: unknown) => {
+          throw damagedModelHint(error, model);
+        }),
+      ),
+    );
     return { engine: 'mdx', music, vocals, device: music.loaded.provider, thread };
   } catch (error) {
     await thread.close();
     throw error;
   }
 }
-
-type MdxSlot = Awaited<ReturnType<typeof mdxExtractor>>;
 
 /** An installed catalog model that does not load was damaged on disk: say how to get it again. */
 function damagedModelHint(error: unknown, model: ResolvedModel): unknown {
