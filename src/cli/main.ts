@@ -1,4 +1,6 @@
 import { isStembotError } from '../pipeline/errors.js';
+import { allCommand } from './all.js';
+import { botCommand } from './bot.js';
 import { demixCommand } from './demix.js';
 import { demoCommand } from './demo.js';
 import { modelsCommand } from './models.js';
@@ -14,7 +16,9 @@ Commands:
   separate <input> [--preset …] [--format …]           the KaraFan recipe: Vocals, Music, Bleed
   demix <input> <output.wav> --model <id|path.onnx>   run one MDX-Net model (spec §B.6 Extract)
   models list | pull <id>… | verify                   the model catalog: install state, download, hash check
+  bot                                                  the Telegram bot (TELEGRAM_BOT_TOKEN): queues songs
   worker                                               take separation jobs from the Redis queue (REDIS_URL)
+  all                                                  a bot and a worker in one process (one machine)
   submit <link> [--wait]                               queue a separation answered into the outbox folder
   stats [--json]                                       queue, workers, last hour/day, cache, versions
 
@@ -28,6 +32,8 @@ const commands: Record<string, Command> = {
   demix: demixCommand,
   models: modelsCommand,
   worker: workerCommand,
+  bot: botCommand,
+  all: allCommand,
   submit: submitCommand,
   stats: statsCommand,
 };

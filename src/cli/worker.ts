@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { Queue, QueueEvents } from 'bullmq';
+import type { Logger } from 'pino';
 
-import { cacheDirOf, loadQueueEnv } from '../config/env.js';
+import { type BotEnv, cacheDirOf, loadBotEnv } from '../config/env.js';
 import { createStembotMetrics } from '../http/metrics.js';
 import { startStatusServer } from '../http/statusServer.js';
 import { createLogger } from '../log.js';
@@ -14,11 +16,18 @@ import { FileStepCache } from '../pipeline/cache/stepCache.js';
 import { InferenceThread } from '../pipeline/mdx/inferenceClient.js';
 import { chooseEngine } from '../pipeline/separators/chooseEngine.js';
 import { measureDisk, stembotVersion } from '../queue/adminStats.js';
-import type { Deliverer } from '../queue/delivery.js';
+import { TelegramDeliverer } from '../bots/telegram/telegramDeliverer.js';
+import { createTelegramApi, telegramConnection, telegramLimits } from '../bots/telegram/telegramApi.js';
+import { telegramSourceResolver } from '../bots/telegram/telegramSource.js';
+import { TELEGRAM_PLATFORM } from '../bots/telegram/telegramTarget.js';
+import { DownloadShelf } from '../http/downloadShelf.js';
+import { listenForCancels } from '../queue/cancelRelay.js';
+import type { Deliverer, SourceResolver } from '../queue/delivery.js';
 import { OUTBOX_PLATFORM, outboxDeliverer } from '../queue/outbox/outboxDeliverer.js';
 import { SEPARATE_QUEUE } from '../queue/jobSchema.js';
 import { connectRedis } from '../queue/queueContext.js';
 import {
+  CANCELLED,
   type SeparationWorkerOptions,
   startSeparationWorker,
   watchStalledFailures,
@@ -42,8 +51,44 @@ export async function workerCommand(argv: string[]): Promise<number> {
     console.log(WORKER_USAGE);
     return 0;
   }
-  const env = loadQueueEnv();
-  const logger = createLogger(env.LOG_LEVEL);
+  const env = loadBotEnv();
+  const logger = createLogger(env.LOG_LEVEL, { secrets: [env.TELEGRAM_BOT_TOKEN] });
+  const runtime = await startWorkerRuntime(env, logger);
+  return stopOnSignal(logger, () => runtime.stop());
+}
+
+/** Resolves with 0 once `stop` has finished after the first SIGTERM or SIGINT (1 if it threw). */
+export function stopOnSignal(logger: Logger, stop: () => Promise<void>): Promise<number> {
+  return new Promise<number>((done) => {
+    let stopping = false;
+    const onSignal = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'stopping');
+      void stop().then(
+        () => done(0),
+        (error: unknown) => {
+          logger.error({ err: String(error) }, 'unclean stop');
+          done(1);
+        },
+      );
+    };
+    process.once('SIGTERM', () => onSignal('SIGTERM'));
+    process.once('SIGINT', () => onSignal('SIGINT'));
+  });
+}
+
+export interface Runtime {
+  /** stops taking work, finishes (or hands back) what runs, closes every connection */
+  stop(): Promise<void>;
+}
+
+/**
+ * One worker in this process: the engine (models loaded once), the BullMQ worker, the platforms it answers
+ * on (Telegram when TELEGRAM_BOT_TOKEN is set, the outbox when STEMBOT_OUTBOX_DIR is), heartbeats, the cancel
+ * relay and the status server with signed downloads.
+ */
+export async function startWorkerRuntime(env: BotEnv, logger: Logger): Promise<Runtime> {
   const engine = await chooseEngine({
     engine: env.STEMBOT_ENGINE,
     modelsDir: env.STEMBOT_MODELS_DIR,
@@ -52,9 +97,29 @@ export async function workerCommand(argv: string[]): Promise<number> {
   });
   if (engine.notice) logger.warn(engine.notice);
 
+  const tools = locateFfmpeg();
+  const workDir = resolve(env.STEMBOT_WORK_DIR ?? join(tmpdir(), `stembot-work-${process.pid}`));
+  await mkdir(workDir, { recursive: true });
+  const shelf =
+    env.STEMBOT_PUBLIC_URL && env.STEMBOT_LINK_SECRET
+      ? new DownloadShelf({
+          root: resolve(env.STEMBOT_DOWNLOADS_DIR ?? join(tmpdir(), 'stembot-downloads')),
+          secret: env.STEMBOT_LINK_SECRET,
+          publicUrl: env.STEMBOT_PUBLIC_URL,
+        })
+      : null;
+  if (shelf) await mkdir(shelf.root, { recursive: true });
   const deliverers = new Map<string, Deliverer>();
+  const resolvers = new Map<string, SourceResolver>();
   if (env.STEMBOT_OUTBOX_DIR)
     deliverers.set(OUTBOX_PLATFORM, outboxDeliverer(resolve(env.STEMBOT_OUTBOX_DIR)));
+  if (env.TELEGRAM_BOT_TOKEN) {
+    const connection = telegramConnection(env, env.TELEGRAM_BOT_TOKEN);
+    const api = createTelegramApi(connection);
+    const limits = telegramLimits(connection);
+    deliverers.set(TELEGRAM_PLATFORM, new TelegramDeliverer({ api, limits, tools, shelf, workDir, logger }));
+    resolvers.set(TELEGRAM_PLATFORM, telegramSourceResolver(api, connection));
+  }
 
   const redis = connectRedis(env.REDIS_URL);
   const connection = connectRedis(env.REDIS_URL);
@@ -77,9 +142,9 @@ export async function workerCommand(argv: string[]): Promise<number> {
     connection,
     engine,
     cache: new FileStepCache(cacheDirOf(env), env.STEMBOT_CACHE_MAX_MB * 1024 * 1024),
-    tools: locateFfmpeg(),
-    adapters: { deliverers, resolvers: new Map() },
-    workDir: resolve(env.STEMBOT_WORK_DIR ?? join(tmpdir(), `stembot-work-${process.pid}`)),
+    tools,
+    adapters: { deliverers, resolvers },
+    workDir,
     limits: {
       maxDurationS: env.STEMBOT_MAX_DURATION_S,
       maxChannels: env.STEMBOT_MAX_CHANNELS,
@@ -102,6 +167,20 @@ export async function workerCommand(argv: string[]): Promise<number> {
     prefix: env.STEMBOT_QUEUE_PREFIX,
   });
   watchStalledFailures(workerOptions, queue, events);
+  // A cancel from a bot reaches the worker running the job over pub/sub (a connection of its own).
+  const cancelConnection = connectRedis(env.REDIS_URL);
+  cancelConnection.on('error', () => undefined);
+  const stopCancels = await listenForCancels(cancelConnection, env.STEMBOT_QUEUE_PREFIX, (jobId) => {
+    if (worker.cancelJob(jobId, CANCELLED)) logger.info({ jobId }, 'cancelling the running job');
+  });
+  const sweep = () =>
+    void shelf
+      ?.sweep()
+      .then((removed) => removed && logger.info({ removed }, 'expired downloads removed'))
+      .catch((error: unknown) => logger.warn({ err: String(error) }, 'download sweep failed'));
+  sweep();
+  const sweeper = setInterval(sweep, 3600_000);
+  sweeper.unref();
   await events.waitUntilReady();
   await worker.waitUntilReady();
   const live: { -readonly [K in keyof WorkerState]: WorkerState[K] } = {
@@ -151,6 +230,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
     // means they are; what can come and go is Redis.
     readiness: { redis: async () => (await redis.ping()) === 'PONG' },
     metrics: { registry: metrics.registry, extra: () => queue.exportPrometheusMetrics({ role: 'worker' }) },
+    downloads: shelf ? { root: shelf.root, secret: env.STEMBOT_LINK_SECRET! } : undefined,
     logger,
   });
   logger.info(
@@ -158,12 +238,9 @@ export async function workerCommand(argv: string[]): Promise<number> {
     'worker ready',
   );
 
-  return new Promise<number>((done) => {
-    let stopping = false;
-    const stop = async (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      logger.info({ signal }, 'stopping: no new jobs; waiting for the running one');
+  return {
+    async stop() {
+      logger.info('worker stopping: no new jobs; waiting for the running one');
       // worker.close() waits for the active job with no limit (BullMQ graceful shutdown); past the grace period
       // we leave, and the job's lock expires so another worker takes it over.
       const grace = setTimeout(() => {
@@ -173,15 +250,19 @@ export async function workerCommand(argv: string[]): Promise<number> {
       grace.unref();
       await worker.close();
       clearTimeout(grace);
+      clearInterval(sweeper);
+      await stopCancels();
       await heartbeat.stop().catch(() => undefined);
       await engine.thread?.close();
       await status.close();
       await events.close();
       await queue.close();
-      await Promise.all([redis.quit(), connection.quit(), eventsConnection.quit()]).catch(() => undefined);
-      done(0);
-    };
-    process.once('SIGTERM', () => void stop('SIGTERM'));
-    process.once('SIGINT', () => void stop('SIGINT'));
-  });
+      await Promise.all([
+        redis.quit(),
+        connection.quit(),
+        eventsConnection.quit(),
+        cancelConnection.quit(),
+      ]).catch(() => undefined);
+    },
+  };
 }

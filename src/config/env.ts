@@ -90,6 +90,8 @@ export const queueEnvSchema = pipelineEnvSchema.extend({
   STEMBOT_PUBLIC_URL: unsetIfEmpty(z.string().url().optional()),
   /** HMAC key of the signed download links. */
   STEMBOT_LINK_SECRET: unsetIfEmpty(z.string().min(32, 'use at least 32 random characters').optional()),
+  /** Where results too big for a chat wait for their signed links (a day at most), served by the worker. */
+  STEMBOT_DOWNLOADS_DIR: unsetIfEmpty(z.string().min(1).optional()),
   /** On SIGTERM, how long to let the running job finish before handing it back to the queue, seconds. */
   STEMBOT_SHUTDOWN_GRACE_S: positiveNumber.default(600),
 });
@@ -98,4 +100,36 @@ export type QueueEnv = z.infer<typeof queueEnvSchema>;
 
 export function loadQueueEnv(env: NodeJS.ProcessEnv = process.env): QueueEnv {
   return parseEnv(queueEnvSchema, env);
+}
+
+/** Telegram user ids: digits, comma- or space-separated. */
+const telegramIds = z
+  .string()
+  .default('')
+  .refine((text) => /^[\s,]*(\d+[\s,]*)*$/.test(text), 'a list of numeric Telegram user ids, e.g. 12345,67890')
+  .transform((text) => new Set(text.split(/[\s,]+/).filter(Boolean)));
+
+/**
+ * Environment of the chat bots (`stembot bot`, and the worker's delivery). A platform is on when its token is
+ * set; the token is a secret that is never logged.
+ */
+export const botEnvSchema = queueEnvSchema.extend({
+  TELEGRAM_BOT_TOKEN: unsetIfEmpty(
+    z
+      .string()
+      .regex(/^\d+:[\w-]{20,}$/, 'a bot token as @BotFather gives it: <digits>:<30-odd characters>')
+      .optional(),
+  ),
+  /** A local Bot API server, e.g. http://telegram-bot-api:8081; default the cloud API. */
+  TELEGRAM_API_ROOT: unsetIfEmpty(z.string().url().default('https://api.telegram.org')),
+  /** The API root is a local Bot API server started with --local: 2000 MB uploads, no download limit. */
+  TELEGRAM_LOCAL_API: flag,
+  /** Who may run /stats (and is exempt from quotas). */
+  TELEGRAM_ADMIN_IDS: telegramIds,
+});
+
+export type BotEnv = z.infer<typeof botEnvSchema>;
+
+export function loadBotEnv(env: NodeJS.ProcessEnv = process.env): BotEnv {
+  return parseEnv(botEnvSchema, env);
 }

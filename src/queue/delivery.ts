@@ -20,6 +20,8 @@ export interface DeliveryBundle {
   readonly files: readonly DeliveredFile[];
   /** the spectrogram picture (PNG), if drawn */
   readonly picture: string | null;
+  /** the artist, when the platform or the file's tags said (Telegram's audio performer) */
+  readonly performer: string | null;
   readonly stats: Omit<JobResult, 'deliveredTo'>;
 }
 
@@ -34,9 +36,17 @@ export interface Deliverer {
   fail(target: ReplyTarget, reason: string, request: SeparationRequest): Promise<void>;
 }
 
-/** Turns a platform file reference (a Telegram file_id) into a download URL, at job time. */
+/**
+ * Where a platform file can be read: a URL on the platform's own API (trusted: it is the operator's configured
+ * API root, possibly a local Bot API server on a private address), or a path on this machine (a local Bot API
+ * server that shares its disk).
+ */
+export type ResolvedSource =
+  { readonly kind: 'url'; readonly url: string } | { readonly kind: 'path'; readonly path: string };
+
+/** Turns a platform file reference (a Telegram file_id) into something readable, at job time (URLs expire). */
 export interface SourceResolver {
-  resolveUrl(fileId: string): Promise<string>;
+  resolveSource(fileId: string): Promise<ResolvedSource>;
 }
 
 export interface PlatformAdapters {

@@ -78,6 +78,24 @@ export async function wasDelivered(
   return (await context.redis.hexists(deliveredKey(context, jobId), requestId)) === 1;
 }
 
+/**
+ * Marks a request as cancelled, which answers it for good: no attempt will deliver to it. False when it was
+ * already answered (delivered, failed or cancelled before).
+ */
+export async function markCancelled(
+  context: QueueContext,
+  jobId: string,
+  requestId: string,
+): Promise<boolean> {
+  const key = deliveredKey(context, jobId);
+  const [[, created]] = (await context.redis
+    .multi()
+    .hsetnx(key, requestId, `cancelled:${Date.now()}`)
+    .expire(key, TTL_S)
+    .exec()) as [[Error | null, number], [Error | null, number]];
+  return created === 1;
+}
+
 /** Records an answered request; false if it was already recorded (another attempt answered it first). */
 export async function recordDelivery(
   context: QueueContext,

@@ -28,6 +28,9 @@ export const sourceSchema = z.discriminatedUnion('kind', [
     identity: z.string().min(1).max(512),
     fileName: z.string().max(255).optional(),
     sizeBytes: z.number().int().nonnegative().optional(),
+    /** tags the platform already read (Telegram audio title and performer) */
+    title: z.string().max(255).optional(),
+    performer: z.string().max(255).optional(),
   }),
 ]);
 export type JobSource = z.infer<typeof sourceSchema>;

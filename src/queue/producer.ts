@@ -14,6 +14,7 @@ import {
   separateJobSchema,
 } from './jobSchema.js';
 import type { QueueContext } from './queueContext.js';
+import { addOpenRequest } from './openRequests.js';
 import { type QuotaLimits, quotaRefusalMessage, releaseQuota, reserveQuota } from './quotas.js';
 import { queuedProgress } from './queuePosition.js';
 
@@ -94,6 +95,7 @@ export class SeparationProducer {
         const jobId = job.id!;
         const stored = await Job.fromId<SeparateJobData>(this.queue, jobId);
         if (stored?.data.request.requestId === requestId) {
+          await this.#remember(data, jobId);
           const waiting = await queuedProgress(this.#context, this.queue, jobId);
           return {
             status: 'queued',
@@ -103,14 +105,27 @@ export class SeparationProducer {
             etaS: waiting?.etaS ?? null,
           };
         }
-        if (await attachRequest(this.#context, jobId, data.request))
+        if (await attachRequest(this.#context, jobId, data.request)) {
+          await this.#remember(data, jobId);
           return { status: 'attached', jobId, requestId };
+        }
       }
       throw new Error('could not enqueue: the job kept finishing while attaching');
     } catch (error) {
       await releaseQuota(this.#context, data.request.requester, requestId);
       throw error;
     }
+  }
+
+  /** Lets the user find the request again (`/cancel`) until it is answered. */
+  async #remember(data: SeparateJobData, jobId: string): Promise<void> {
+    const { requester, requestId, replyTo, requestedAt } = data.request;
+    await addOpenRequest(this.#context, requester, {
+      requestId,
+      jobId,
+      chatId: replyTo.chatId,
+      at: requestedAt,
+    });
   }
 
   async close(): Promise<void> {

@@ -11,7 +11,7 @@ export interface QueueContext {
 }
 
 /** A key of ours under the context's prefix. */
-export function stembotKey(context: QueueContext, ...parts: string[]): string {
+export function stembotKey(context: Pick<QueueContext, 'prefix'>, ...parts: string[]): string {
   return [context.prefix, 'stembot', ...parts].join(':');
 }
 

@@ -1,4 +1,4 @@
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, rm, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 
 import { Job, type Queue, type QueueEvents, UnrecoverableError, Worker } from 'bullmq';
@@ -13,7 +13,8 @@ import type { FfmpegTools } from '../pipeline/audio/ffmpeg.js';
 import type { InputLimits } from '../pipeline/audio/limits.js';
 import { stereoDuration } from '../pipeline/audio/stereo.js';
 import { noCache, type StepCache } from '../pipeline/cache/stepCache.js';
-import { isStembotError } from '../pipeline/errors.js';
+import { isStembotError, StembotError } from '../pipeline/errors.js';
+import { formatBytes } from '../format/formatBytes.js';
 import { runKarafanRecipe } from '../pipeline/recipe/karafanRecipe.js';
 import { FINAL_STEM_KEYS, RECIPE_FILE_TITLES } from '../pipeline/recipe/outputNames.js';
 import { PRESETS } from '../pipeline/recipe/presets.js';
@@ -32,6 +33,7 @@ import {
 } from './jobSchema.js';
 import { type JobProgress, throttleProgress } from './progress.js';
 import { type QueueContext, stembotKey } from './queueContext.js';
+import { removeOpenRequest } from './openRequests.js';
 import { releaseQuota } from './quotas.js';
 import { fetchLinkToFile, isLinkFetchError } from './sources/fetchLink.js';
 
@@ -74,6 +76,9 @@ const STALLED_OUT = 'job stalled more than allowable limit';
 
 const STALLED_FAILURE =
   'The separation of this song was interrupted several times, so I stopped trying. Please send it again later.';
+
+/** failedReason of a job all of whose requests were cancelled. */
+export const CANCELLED = 'Cancelled by its users.';
 
 const INTERNAL_FAILURE =
   'Something went wrong on our side while separating this song. Please try again later.';
@@ -186,6 +191,8 @@ async function processJob(
   };
   const progress = (stage: keyof typeof stageWeights, fraction: number) => {
     if (stageNow?.name !== stage) {
+      // A cancelled job stops at the next stage; a model step under way runs to its end (it holds the thread).
+      signal?.throwIfAborted();
       endStage();
       stageNow = { name: stage, since: performance.now() };
     }
@@ -243,6 +250,7 @@ async function processJob(
       settings: data.settings,
       files,
       picture: outputs.picture,
+      performer: (data.source.kind === 'platform-file' && data.source.performer) || null,
       stats,
     };
     progress('deliver', 0);
@@ -269,6 +277,12 @@ async function processJob(
     );
     return { ...stats, deliveredTo };
   } catch (error) {
+    if (signal?.aborted) {
+      // every user of the job cancelled it (cancelRequest): they were answered then, nobody is told again
+      options.logger.info({ jobId }, 'job cancelled');
+      options.metrics?.jobs.inc({ outcome: 'cancelled' });
+      throw new UnrecoverableError(CANCELLED);
+    }
     const permanent = isPermanent(error);
     const lastAttempt = permanent || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     const reason = permanent && error instanceof Error ? error.message : INTERNAL_FAILURE;
@@ -312,6 +326,7 @@ async function answerAll(
     // window is one API call wide; recording first would instead risk never answering.
     await recordDelivery(context, jobId, request.requestId);
     await releaseQuota(context, request.requester, request.requestId);
+    await removeOpenRequest(context, request.requester, request.requestId);
   };
   await answerOne(first);
   let answered = 0;
@@ -335,28 +350,46 @@ async function fetchSource(
   folder: string,
   signal?: AbortSignal,
 ): Promise<string> {
-  let url: string;
-  if (source.kind === 'url') {
-    url = source.url;
-  } else {
-    const resolver = options.adapters.resolvers.get(source.platform);
-    if (!resolver) throw new Error(`no source resolver for platform "${source.platform}"`);
-    url = await resolver.resolveUrl(source.fileId);
-  }
   const path = join(folder, 'input');
-  await fetchLinkToFile(url, path, {
+  const fetchOptions = {
     maxBytes: options.limits.maxInputBytes,
     timeoutMs: options.limits.downloadTimeoutMs,
     allowPrivate: options.allowPrivateUrls,
     signal,
-  });
+  };
+  if (source.kind === 'url') {
+    await fetchLinkToFile(source.url, path, fetchOptions);
+    return path;
+  }
+  const resolver = options.adapters.resolvers.get(source.platform);
+  if (!resolver) throw new Error(`no source resolver for platform "${source.platform}"`);
+  const resolved = await resolver.resolveSource(source.fileId);
+  if (resolved.kind === 'path') {
+    const { size } = await stat(resolved.path);
+    if (size > options.limits.maxInputBytes) throw tooLargeInput(size, options.limits.maxInputBytes);
+    await copyFile(resolved.path, path);
+    return path;
+  }
+  // The platform's own API (the operator's configured root, maybe a local server): not a user's link.
+  await fetchLinkToFile(resolved.url, path, { ...fetchOptions, allowPrivate: true });
   return path;
 }
 
-/** A readable name for captions and file names: the file's name without extension, else the URL's last part. */
+function tooLargeInput(size: number, limit: number): StembotError {
+  return new StembotError(
+    'INPUT_TOO_LARGE',
+    `This file is ${formatBytes(size)}; the largest song I take is ${formatBytes(limit)}.`,
+  );
+}
+
+/**
+ * A readable name for captions and file names: the title the platform read from the tags, else the file's name
+ * without extension, else the URL's last part.
+ */
 export function songTitle(source: JobSource): string {
-  const raw = source.fileName || (source.kind === 'url' ? lastPathPart(source.url) : '') || 'song';
-  const title = basename(raw, extname(raw))
+  const tagged = source.kind === 'platform-file' ? source.title?.trim() : undefined;
+  const raw = source.fileName || (source.kind === 'url' ? lastPathPart(source.url) : '');
+  const title = (tagged || basename(raw, extname(raw)))
     // eslint-disable-next-line no-control-regex -- control characters are exactly what must go
     .replace(/[\u0000-\u001f<>:"/\\|?*]+/g, ' ')
     .trim()

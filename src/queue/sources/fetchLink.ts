@@ -440,3 +440,18 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
     );
   });
 }
+
+/**
+ * The checks a download would make before connecting (scheme, credentials, every resolved address), without
+ * fetching: lets a bot refuse a link at once instead of after a trip through the queue. Throws the same
+ * {@link LinkFetchError}s; the worker checks again on every hop when it downloads.
+ */
+export async function checkLink(
+  text: string,
+  options: Pick<FetchLinkOptions, 'allowPrivate' | 'allowAddresses' | 'lookup'> & { readonly timeoutMs?: number },
+): Promise<void> {
+  const url = checkUrl(text, 'link');
+  if (options.allowPrivate) return;
+  const signal = AbortSignal.timeout(options.timeoutMs ?? 10_000);
+  await resolveChecked(url, { ...options, maxBytes: 0, timeoutMs: options.timeoutMs ?? 10_000 }, signal, false);
+}

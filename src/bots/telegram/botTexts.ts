@@ -1,0 +1,27 @@
+import { formatBytes } from '../../format/formatBytes.js';
+import type { TelegramLimits } from '../core/planDelivery.js';
+
+/** Said whenever Redis (the queue) cannot be reached: nothing was queued, nothing is lost by trying later. */
+export const QUEUE_UNAVAILABLE =
+  'The separation queue is unavailable right now, so nothing was queued. Please try again in a few minutes.';
+
+/** /start and /help: what the bot does, every way to hand it a song, and the limits that apply here. */
+export function helpText(limits: TelegramLimits): string {
+  const download = limits.maxDownloadBytes
+    ? `Files up to ${formatBytes(limits.maxDownloadBytes)} (Telegram's limit for bots); for bigger ones send a link.`
+    : 'Files of any size Telegram carries, or a link.';
+  return [
+    '🎤 I split a song into Vocals, Music (the instrumental) and Bleed (what leaked between them), with the KaraFan recipe.',
+    '',
+    'How to send a song:',
+    '• here: send an audio file, a voice note, a video, a file (MP3, FLAC, WAV, M4A, OGG…) or a link;',
+    '• in a group: reply /separate to the message with the song, or write /separate followed by a link.',
+    '',
+    'You get the stems as audio files, a spectrogram and the processing stats.',
+    download,
+    '',
+    '/settings: preset (fast, balanced, best), which stems, format (MP3, FLAC, WAV, Opus).',
+    'After /separate you can also write them for one song: /separate best flac vocals',
+    '/cancel: cancel your songs in progress in this chat.',
+  ].join('\n');
+}

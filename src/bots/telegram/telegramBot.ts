@@ -1,0 +1,354 @@
+import type { Queue } from 'bullmq';
+import { Bot, type Context, GrammyError } from 'grammy';
+import type { Message } from 'grammy/types';
+import type { Logger } from 'pino';
+
+import { adminStats, formatAdminStats } from '../../queue/adminStats.js';
+import { cancelOpenRequests } from '../../queue/cancelRequest.js';
+import type { JobSource, Requester, SeparateJobData, SeparationSettings } from '../../queue/jobSchema.js';
+import { listOpenRequests } from '../../queue/openRequests.js';
+import type { SeparationProducer, SubmitOutcome } from '../../queue/producer.js';
+import { type QueueContext, stembotKey } from '../../queue/queueContext.js';
+import { checkLink, isLinkFetchError } from '../../queue/sources/fetchLink.js';
+import type { TelegramLimits } from '../core/planDelivery.js';
+import { parseSettingsArgs } from '../core/settingsArgs.js';
+import { checkSongLimits } from '../core/songLimits.js';
+import { loadUserSettings, saveUserSettings } from '../core/userSettings.js';
+import { formatBytes } from '../../format/formatBytes.js';
+import { helpText, QUEUE_UNAVAILABLE } from './botTexts.js';
+import { pickSong, type SongPick } from './incomingSong.js';
+import {
+  applySettingsChange,
+  describeSettings,
+  parseSettingsCallback,
+  SETTINGS_CALLBACK_PREFIX,
+  settingsKeyboard,
+} from './settingsKeyboard.js';
+import { CANCEL_CALLBACK_PREFIX, cancelKeyboard, statusText } from './statusMessages.js';
+import { TELEGRAM_PLATFORM, telegramReplyTarget } from './telegramTarget.js';
+
+export interface TelegramBotOptions {
+  readonly context: QueueContext;
+  readonly producer: SeparationProducer;
+  readonly queue: Queue<SeparateJobData>;
+  readonly limits: TelegramLimits;
+  readonly intake: {
+    readonly maxInputBytes: number;
+    readonly maxDurationS: number;
+    /** STEMBOT_ALLOW_PRIVATE_URLS: links to private addresses are accepted (tests, private deployments) */
+    readonly allowPrivateUrls: boolean;
+  };
+  /** Telegram user ids allowed to run /stats (TELEGRAM_ADMIN_IDS); they are also exempt from quotas */
+  readonly adminIds: ReadonlySet<string>;
+  readonly logger: Logger;
+  /** a submit slower than this answers "queue unavailable" (the job may still be queued; see submitSong) */
+  readonly submitTimeoutMs?: number;
+}
+
+/** The commands shown in Telegram's menu; /stats only to admins (setMyCommands scopes, platforms §2b). */
+export const TELEGRAM_COMMANDS = [
+  { command: 'separate', description: 'Separate a song (reply to it, or add a link)' },
+  { command: 'settings', description: 'Preset, stems and format' },
+  { command: 'cancel', description: 'Cancel your songs in progress here' },
+  { command: 'help', description: 'How to use this bot' },
+] as const;
+
+/**
+ * Installs the handlers on a grammY bot (design §5 `telegram/`): songs from any message in a private chat and
+ * from `/separate` (alias `/stems`) anywhere, which in groups with privacy mode on is how the bot sees a song
+ * (a command that replies to the message carrying it); `/settings` with its inline keyboard; `/cancel` and
+ * the Cancel button; `/stats` for admins; `/start`, `/help`. The bot only queues: the worker sends the result.
+ */
+export function installTelegramHandlers(bot: Bot, options: TelegramBotOptions): void {
+  const { logger, context } = options;
+
+  // A bot killed before it confirmed an update gets it again after a restart: each is handled once.
+  bot.use(async (ctx, next) => {
+    if (context.redis.status === 'ready') {
+      const key = stembotKey(context, 'telegram', String(ctx.me.id), 'update', String(ctx.update.update_id));
+      if ((await context.redis.set(key, '1', 'EX', 86400, 'NX')) !== 'OK') return;
+    }
+    await next();
+  });
+
+  bot.command(['start', 'help'], (ctx) =>
+    ctx.reply(helpText(options.limits), { link_preview_options: { is_disabled: true } }),
+  );
+
+  bot.command(['separate', 'stems'], async (ctx) => {
+    const message = ctx.message ?? ctx.channelPost;
+    if (!message) return;
+    const args = parseSettingsArgs(ctx.match ?? '');
+    if (args.unknown.length > 0) {
+      await ctx.reply(`I did not understand “${args.unknown.join(' ')}”. ${SETTINGS_WORDS}`, {
+        reply_parameters: { message_id: message.message_id, allow_sending_without_reply: true },
+      });
+      return;
+    }
+    // The song: on this message (a caption command, a link after the command), else on the one it replies to.
+    let source: Message = message;
+    let pick = args.link ? ({ kind: 'link', url: args.link } as const) : pickSong(message);
+    if (pick.kind === 'none' && message.reply_to_message) {
+      source = message.reply_to_message;
+      pick = pickSong(source);
+    }
+    if (pick.kind === 'none') {
+      await ctx.reply(
+        'Reply /separate to a message that has a song (audio, voice, video or file), or write /separate followed by a link.',
+        {
+          reply_parameters: { message_id: message.message_id, allow_sending_without_reply: true },
+        },
+      );
+      return;
+    }
+    await submitSong(ctx, options, source, pick, args.settings);
+  });
+
+  bot.command(['settings', 'options'], async (ctx) => {
+    const user = ctx.from;
+    if (!user || !(await queueReady(ctx, options))) return;
+    const settings = await loadUserSettings(options.context, TELEGRAM_PLATFORM, String(user.id));
+    await ctx.reply(settingsMessage(settings), { reply_markup: settingsKeyboard(settings) });
+  });
+
+  bot.callbackQuery(new RegExp(`^${SETTINGS_CALLBACK_PREFIX}`), async (ctx) => {
+    const change = parseSettingsCallback(ctx.callbackQuery.data);
+    const message = ctx.callbackQuery.message;
+    if (!change || !message || options.context.redis.status !== 'ready') {
+      await ctx.answerCallbackQuery({ text: change ? QUEUE_UNAVAILABLE : 'This button is out of date.' });
+      return;
+    }
+    // Settings are per user: in a group, each member who presses changes their own.
+    const userId = String(ctx.from.id);
+    const current = await loadUserSettings(options.context, TELEGRAM_PLATFORM, userId);
+    if (change.kind === 'done') {
+      await ctx.answerCallbackQuery({ text: 'Saved.' });
+      await ctx.editMessageText(`✅ ${describeSettings(current)}`).catch(ignoreNotModified);
+      return;
+    }
+    const { settings, notice } = applySettingsChange(current, change);
+    await saveUserSettings(options.context, TELEGRAM_PLATFORM, userId, settings);
+    await ctx.answerCallbackQuery(notice ? { text: notice } : {});
+    await ctx
+      .editMessageText(settingsMessage(settings), { reply_markup: settingsKeyboard(settings) })
+      .catch(ignoreNotModified);
+  });
+
+  bot.command('cancel', async (ctx) => {
+    if (!ctx.from || !(await queueReady(ctx, options))) return;
+    const chatId = String(ctx.chat.id);
+    const cancelled = await cancelOpenRequests(
+      options.context,
+      options.queue,
+      requesterOf(ctx.from, options),
+      (open) => open.chatId === chatId,
+    );
+    await ctx.reply(
+      cancelled === 0
+        ? 'You have no songs in progress here.'
+        : `Cancelled ${cancelled === 1 ? 'your song' : `${cancelled} songs`}.`,
+    );
+  });
+
+  bot.callbackQuery(new RegExp(`^${CANCEL_CALLBACK_PREFIX}`), async (ctx) => {
+    const jobId = ctx.callbackQuery.data.slice(CANCEL_CALLBACK_PREFIX.length);
+    if (options.context.redis.status !== 'ready') {
+      await ctx.answerCallbackQuery({ text: QUEUE_UNAVAILABLE });
+      return;
+    }
+    const requester = requesterOf(ctx.from, options);
+    const mine = (await listOpenRequests(options.context, requester)).some((open) => open.jobId === jobId);
+    if (!mine) {
+      await ctx.answerCallbackQuery({
+        text: 'Only the person who sent this song can cancel it (or it is done).',
+      });
+      return;
+    }
+    await cancelOpenRequests(options.context, options.queue, requester, (open) => open.jobId === jobId);
+    await ctx.answerCallbackQuery({ text: 'Cancelled.' });
+    await ctx.editMessageText('✖️ Cancelled.').catch(ignoreNotModified);
+  });
+
+  bot.command('stats', async (ctx) => {
+    if (!ctx.from || !options.adminIds.has(String(ctx.from.id))) {
+      await ctx.reply('/stats is for the admins of this bot.');
+      return;
+    }
+    if (!(await queueReady(ctx, options))) return;
+    const stats = await adminStats(options.context, options.queue);
+    await ctx.reply(formatAdminStats(stats));
+  });
+
+  // Anything else in a private chat: a song, a link, or a hint. In groups only the commands above act.
+  bot.chatType('private').on('message', async (ctx) => {
+    const pick = pickSong(ctx.message);
+    if (pick.kind === 'none') {
+      if (ctx.message.text?.startsWith('/'))
+        await ctx.reply('I do not know that command. /help lists what I do.');
+      else await ctx.reply('Send me a song (audio, voice, video or file) or a link to one. /help for more.');
+      return;
+    }
+    await submitSong(ctx, options, ctx.message, pick, {});
+  });
+
+  bot.catch(({ error, ctx }) => {
+    logger.error(
+      { update: ctx.update.update_id, err: error instanceof Error ? error.message : String(error) },
+      'Telegram update failed',
+    );
+  });
+}
+
+const SETTINGS_WORDS =
+  'After /separate you can write a preset (fast, balanced, best), stems (vocals, music, bleed), a format (mp3, flac, wav, wav16, opus) and a link.';
+
+function settingsMessage(settings: SeparationSettings): string {
+  return `Your settings for the next songs:\n${describeSettings(settings)}`;
+}
+
+function requesterOf(
+  user: { id: number; first_name: string; username?: string },
+  options: TelegramBotOptions,
+): Requester {
+  return {
+    platform: TELEGRAM_PLATFORM,
+    userId: String(user.id),
+    displayName: (user.username ?? user.first_name).slice(0, 128),
+    isAdmin: options.adminIds.has(String(user.id)),
+  };
+}
+
+async function queueReady(ctx: Context, options: TelegramBotOptions): Promise<boolean> {
+  if (options.context.redis.status === 'ready') return true;
+  await ctx.reply(`⚠️ ${QUEUE_UNAVAILABLE}`);
+  return false;
+}
+
+/**
+ * Checks what can be checked here (type, size, length, link address), then queues the song: the status message
+ * is sent first, so the job can carry its id (the worker removes it when it answers), then edited with the
+ * queue position and ETA.
+ */
+async function submitSong(
+  ctx: Context,
+  options: TelegramBotOptions,
+  source: Message,
+  pick: Exclude<SongPick, { kind: 'none' }>,
+  override: Partial<SeparationSettings>,
+): Promise<void> {
+  const user = ctx.from;
+  const chat = ctx.chat;
+  if (!user || !chat) return;
+  const replyToSource = {
+    reply_parameters: { message_id: source.message_id, allow_sending_without_reply: true },
+  };
+  const threadId = source.is_topic_message ? (source.message_thread_id ?? null) : null;
+  const thread = threadId === null ? {} : { message_thread_id: threadId };
+  const refuse = (text: string) => ctx.reply(`❌ ${text}`, { ...replyToSource, ...thread });
+
+  if (pick.kind === 'not-audio') return void (await refuse(pick.reason));
+  let jobSource: JobSource;
+  if (pick.kind === 'file') {
+    const { song } = pick;
+    const refusal = checkSongLimits(
+      { sizeBytes: song.sizeBytes, durationS: song.durationS },
+      {
+        maxDownloadBytes: options.limits.maxDownloadBytes,
+        maxInputBytes: options.intake.maxInputBytes,
+        maxDurationS: options.intake.maxDurationS,
+        downloadLimitNote: options.limits.maxDownloadBytes
+          ? `Telegram lets bots download files up to ${formatBytes(options.limits.maxDownloadBytes)}`
+          : undefined,
+      },
+    );
+    if (refusal) return void (await refuse(refusal.message));
+    jobSource = {
+      kind: 'platform-file',
+      platform: TELEGRAM_PLATFORM,
+      fileId: song.fileId,
+      identity: `telegram:${song.fileUniqueId}`,
+      ...(song.fileName ? { fileName: song.fileName.slice(0, 255) } : {}),
+      ...(song.sizeBytes !== undefined ? { sizeBytes: song.sizeBytes } : {}),
+      ...(song.title ? { title: song.title.slice(0, 255) } : {}),
+      ...(song.performer ? { performer: song.performer.slice(0, 255) } : {}),
+    };
+  } else {
+    try {
+      await checkLink(pick.url, { allowPrivate: options.intake.allowPrivateUrls });
+    } catch (error) {
+      if (isLinkFetchError(error)) return void (await refuse(error.message));
+      throw error;
+    }
+    jobSource = { kind: 'url', url: pick.url, identity: pick.url };
+  }
+
+  if (!(await queueReady(ctx, options))) return;
+  const settings = {
+    ...(await loadUserSettings(options.context, TELEGRAM_PLATFORM, String(user.id))),
+    ...override,
+  };
+  const status = await ctx.reply('⏳ Adding your song to the queue…', { ...replyToSource, ...thread });
+  const replyTo = telegramReplyTarget({
+    chatId: chat.id,
+    sourceMessageId: source.message_id,
+    statusMessageId: status.message_id,
+    threadId,
+  });
+  let outcome: SubmitOutcome;
+  try {
+    outcome = await withTimeout(
+      options.producer.submit({
+        source: jobSource,
+        settings,
+        requester: requesterOf(user, options),
+        replyTo,
+      }),
+      options.submitTimeoutMs ?? 10_000,
+    );
+  } catch (error) {
+    options.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'submit failed');
+    await ctx.api
+      .editMessageText(chat.id, status.message_id, `⚠️ ${QUEUE_UNAVAILABLE}`)
+      .catch(() => undefined);
+    return;
+  }
+  if (outcome.status === 'refused') {
+    await ctx.api.editMessageText(chat.id, status.message_id, `❌ ${outcome.reason}`).catch(() => undefined);
+    return;
+  }
+  const title = songTitleOf(jobSource);
+  const text =
+    outcome.status === 'queued'
+      ? statusText(title, settings, {
+          stage: 'queued',
+          pct: 0,
+          queuePosition: outcome.position,
+          etaS: outcome.etaS,
+        })
+      : `🎵 ${title}\n⏳ Someone asked for this song with the same settings already: you will get it at the same time.`;
+  await ctx.api
+    .editMessageText(chat.id, status.message_id, text, { reply_markup: cancelKeyboard(outcome.jobId) })
+    .catch(ignoreNotModified);
+}
+
+function songTitleOf(source: JobSource): string {
+  return source.kind === 'platform-file' ? (source.title ?? source.fileName ?? 'Your song') : source.url;
+}
+
+function ignoreNotModified(error: unknown): void {
+  if (
+    error instanceof GrammyError &&
+    /message is not modified|message to edit not found/i.test(error.description)
+  )
+    return;
+  throw error;
+}
+
+/** Rejects after `ms`; the promise itself runs on (a submit cannot be taken back halfway). */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from the queue within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
