@@ -84,6 +84,7 @@ export async function startBotRuntime(
       staleAfterS: 6 * 3600,
     },
   });
+  producer.queue.on('error', () => undefined); // Redis outages are logged once above
   const events = new QueueEvents(SEPARATE_QUEUE, {
     connection: eventsConnection,
     prefix: env.STEMBOT_QUEUE_PREFIX,
@@ -110,6 +111,7 @@ export async function startBotRuntime(
     },
     adminIds: env.TELEGRAM_ADMIN_IDS,
     logger,
+    statusMessages,
   });
 
   await bot.init(); // getMe: a wrong token or API root fails here, with Telegram's own message
@@ -149,9 +151,12 @@ export async function startBotRuntime(
       unsubscribe();
       statusMessages.close();
       await status?.close();
-      await events.close();
-      await producer.close();
-      await Promise.all([redis.quit(), eventsConnection.quit()]).catch(() => undefined);
+      // BullMQ's close waits for Redis; with Redis down that is forever, and a bot must still stop
+      const closed = Promise.all([events.close(), producer.close()]).catch(() => undefined);
+      const timer = new Promise((done) => setTimeout(done, 3000).unref());
+      await Promise.race([closed, timer]);
+      redis.disconnect();
+      eventsConnection.disconnect();
     },
   };
 }

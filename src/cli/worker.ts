@@ -65,11 +65,16 @@ export function stopOnSignal(logger: Logger, stop: () => Promise<void>): Promise
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, 'stopping');
+      const finish = (code: number) => {
+        // A connection still retrying (Redis down) would keep the process alive after everything closed.
+        setTimeout(() => process.exit(code), 2000).unref();
+        done(code);
+      };
       void stop().then(
-        () => done(0),
+        () => finish(0),
         (error: unknown) => {
           logger.error({ err: String(error) }, 'unclean stop');
-          done(1);
+          finish(1);
         },
       );
     };

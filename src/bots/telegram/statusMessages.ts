@@ -57,6 +57,8 @@ const BOARDS_TTL_MS = 10_000;
  */
 export class StatusMessages {
   readonly #jobs = new Map<string, Promise<JobBoards | null>>();
+  /** edits made elsewhere (the acknowledgement), by `chat:message`, so the interval counts them too */
+  readonly #editedElsewhere = new Map<string, { readonly at: number; readonly text: string }>();
   readonly #api: Api;
   readonly #context: QueueContext;
   readonly #queue: Queue<SeparateJobData>;
@@ -79,6 +81,14 @@ export class StatusMessages {
         for (const board of job.boards) this.#show(jobId, board, text);
       })
       .catch((error: unknown) => this.#logger.debug({ jobId, err: String(error) }, 'status not updated'));
+  }
+
+  /** Tells the board about an edit the bot made itself (the queue position after submitting). */
+  recordEdit(chatId: number, messageId: number, text: string): void {
+    const now = Date.now();
+    for (const [key, edit] of this.#editedElsewhere)
+      if (now - edit.at > 60_000) this.#editedElsewhere.delete(key);
+    this.#editedElsewhere.set(`${chatId}:${messageId}`, { at: now, text });
   }
 
   /** The job ended (answered by the worker): no more edits. */
@@ -117,13 +127,14 @@ export class StatusMessages {
         const known = previous?.boards.find(
           (board) => board.chatId === chat.chatId && board.messageId === chat.statusMessageId,
         );
+        const elsewhere = this.#editedElsewhere.get(`${chat.chatId}:${chat.statusMessageId}`);
         boards.push(
           known ?? {
             chatId: chat.chatId,
             messageId: chat.statusMessageId,
             intervalMs: chat.chatId < 0 ? EDIT_INTERVAL_MS.group : EDIT_INTERVAL_MS.private,
-            lastEditAt: 0,
-            lastText: '',
+            lastEditAt: elsewhere?.at ?? 0,
+            lastText: elsewhere?.text ?? '',
             pending: null,
             timer: null,
           },

@@ -24,7 +24,7 @@ import {
   SETTINGS_CALLBACK_PREFIX,
   settingsKeyboard,
 } from './settingsKeyboard.js';
-import { CANCEL_CALLBACK_PREFIX, cancelKeyboard, statusText } from './statusMessages.js';
+import { CANCEL_CALLBACK_PREFIX, cancelKeyboard, type StatusMessages, statusText } from './statusMessages.js';
 import { TELEGRAM_PLATFORM, telegramReplyTarget } from './telegramTarget.js';
 
 export interface TelegramBotOptions {
@@ -41,6 +41,8 @@ export interface TelegramBotOptions {
   /** Telegram user ids allowed to run /stats (TELEGRAM_ADMIN_IDS); they are also exempt from quotas */
   readonly adminIds: ReadonlySet<string>;
   readonly logger: Logger;
+  /** the progress edits, told about the bot's own edit of each status message (one edit interval for both) */
+  readonly statusMessages?: StatusMessages;
   /** a submit slower than this answers "queue unavailable" (the job may still be queued; see submitSong) */
   readonly submitTimeoutMs?: number;
 }
@@ -326,6 +328,7 @@ async function submitSong(
           etaS: outcome.etaS,
         })
       : `🎵 ${title}\n⏳ Someone asked for this song with the same settings already: you will get it at the same time.`;
+  options.statusMessages?.recordEdit(chat.id, status.message_id, text);
   await ctx.api
     .editMessageText(chat.id, status.message_id, text, { reply_markup: cancelKeyboard(outcome.jobId) })
     .catch(ignoreNotModified);
