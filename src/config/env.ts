@@ -106,7 +106,10 @@ export function loadQueueEnv(env: NodeJS.ProcessEnv = process.env): QueueEnv {
 const telegramIds = z
   .string()
   .default('')
-  .refine((text) => /^[\s,]*(\d+[\s,]*)*$/.test(text), 'a list of numeric Telegram user ids, e.g. 12345,67890')
+  .refine(
+    (text) => /^[\s,]*(\d+[\s,]*)*$/.test(text),
+    'a list of numeric Telegram user ids, e.g. 12345,67890',
+  )
   .transform((text) => new Set(text.split(/[\s,]+/).filter(Boolean)));
 
 /**

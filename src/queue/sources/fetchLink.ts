@@ -448,10 +448,17 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
  */
 export async function checkLink(
   text: string,
-  options: Pick<FetchLinkOptions, 'allowPrivate' | 'allowAddresses' | 'lookup'> & { readonly timeoutMs?: number },
+  options: Pick<FetchLinkOptions, 'allowPrivate' | 'allowAddresses' | 'lookup'> & {
+    readonly timeoutMs?: number;
+  },
 ): Promise<void> {
   const url = checkUrl(text, 'link');
   if (options.allowPrivate) return;
   const signal = AbortSignal.timeout(options.timeoutMs ?? 10_000);
-  await resolveChecked(url, { ...options, maxBytes: 0, timeoutMs: options.timeoutMs ?? 10_000 }, signal, false);
+  await resolveChecked(
+    url,
+    { ...options, maxBytes: 0, timeoutMs: options.timeoutMs ?? 10_000 },
+    signal,
+    false,
+  );
 }
