@@ -62,6 +62,7 @@ ENV NODE_ENV=production \
     STEMBOT_MODELS_DIR=/app/models \
     STEMBOT_CACHE_DIR=/app/cache \
     STEMBOT_WORK_DIR=/app/work \
+    STEMBOT_DOWNLOADS_DIR=/app/downloads \
     STEMBOT_DEVICE=cuda
 # ffmpeg decodes uploads and encodes stems; ca-certificates for HTTPS downloads of sources and models.
 RUN apt-get update \
@@ -69,11 +70,11 @@ RUN apt-get update \
   && rm -rf /var/lib/apt/lists/*
 # Node without NodeSource: the official binary from the node stage (glibc 2.28+, Ubuntu 22.04 has 2.35).
 COPY --from=node /usr/local/bin/node /usr/local/bin/node
-# Named volumes mounted on /app/models and /app/cache start as copies of these directories: owned by stembot.
+# Named volumes mounted on /app/models, /app/cache and /app/downloads start as copies of these directories: owned by stembot.
 # /app/work is per-job scratch space; it may die with the container (a job in flight is redone).
 RUN useradd --uid 10001 --user-group --create-home --shell /usr/sbin/nologin stembot \
-  && mkdir -p /app/models /app/cache /app/work \
-  && chown stembot:stembot /app/models /app/cache /app/work
+  && mkdir -p /app/models /app/cache /app/work /app/downloads \
+  && chown stembot:stembot /app/models /app/cache /app/work /app/downloads
 WORKDIR /opt/stembot
 COPY --from=deps-worker --chown=root:root /deps/node_modules ./node_modules
 COPY --from=build --chown=root:root /src/dist ./dist

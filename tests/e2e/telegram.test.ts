@@ -371,6 +371,56 @@ describe('Telegram: songs in, stems out', () => {
     assert.equal(albums.length, 1, 'one album');
     assert.equal(api.callsTo('sendPhoto').filter((call) => chatOf(call) === 1007).length, 1, 'one picture');
   });
+  it('the Cancel button of a running job: it stops, and nothing is sent', async () => {
+    const user = privateChat(1008);
+    const audio = addSong(api, 'cancel', 40, 8);
+    api.pushUpdate({
+      message: api.userMessage({ ...user, audio: { ...audio, duration: 40, file_name: 'c.wav' } }),
+    });
+    const running = await api.waitForCall(
+      'editMessageText',
+      (call) => chatOf(call) === 1008 && /Downloading|Reading|Separating/.test(textOf(call)),
+      60_000,
+    );
+    const markup = running.params.reply_markup as { inline_keyboard: { callback_data: string }[][] };
+    const data = markup.inline_keyboard[0][0].callback_data;
+    const status = { message_id: Number(running.params.message_id), date: 0, chat: user.chat };
+    // someone else's press is refused: only the person who sent the song may cancel it
+    api.pushUpdate({
+      callback_query: {
+        id: 'cb-other',
+        from: privateChat(1009).from,
+        chat_instance: 'c',
+        message: status,
+        data,
+      },
+    });
+    const refused = await api.waitForCall(
+      'answerCallbackQuery',
+      (c) => c.params.callback_query_id === 'cb-other',
+    );
+    assert.match(String(refused.params.text), /Only the person who sent/);
+    api.pushUpdate({
+      callback_query: { id: 'cb-cancel', from: user.from, chat_instance: 'c', message: status, data },
+    });
+    const answered = await api.waitForCall(
+      'answerCallbackQuery',
+      (c) => c.params.callback_query_id === 'cb-cancel',
+    );
+    assert.equal(answered.params.text, 'Cancelled.');
+    await worker.waitFor('job cancelled', 30_000);
+    await new Promise((done) => setTimeout(done, 1000));
+    assert.equal(
+      api.callsTo('sendMediaGroup').filter((call) => chatOf(call) === 1008).length,
+      0,
+      'no stems sent',
+    );
+    assert.equal(
+      api.callsTo('sendPhoto').filter((call) => chatOf(call) === 1008).length,
+      0,
+      'no picture sent',
+    );
+  });
 });
 
 describe('Telegram: every refusal gets a clear reply', () => {
@@ -490,5 +540,52 @@ describe('Telegram: every refusal gets a clear reply', () => {
     } finally {
       await stop(down);
     }
+  });
+});
+
+describe('stembot all: the bot and a worker in one process', () => {
+  const prefix = testPrefix('telegram-all');
+  let api: FakeTelegramApi;
+  let all: CliProcess;
+  let redis: Redis;
+
+  before(async () => {
+    api = await startFakeTelegramApi();
+    redis = connectRedis(TEST_REDIS_URL);
+    all = startCli(['all'], {
+      REDIS_URL: TEST_REDIS_URL,
+      STEMBOT_QUEUE_PREFIX: prefix,
+      TELEGRAM_BOT_TOKEN: api.token,
+      TELEGRAM_API_ROOT: api.apiRoot,
+      STEMBOT_ENGINE: 'repet',
+      STEMBOT_CACHE_DIR: join(dir, 'cache-all'),
+      STEMBOT_WORK_DIR: join(dir, 'work-all'),
+      STEMBOT_HTTP_PORT: '0',
+    });
+    processes.push(all);
+    await Promise.all([all.waitFor('worker ready', 60_000), all.waitFor('telegram bot ready', 60_000)]);
+  });
+
+  after(async () => {
+    await stop(all);
+    await api.close();
+    await dropTestKeys(redis, prefix);
+  });
+
+  it('answers a song on its own, and stops cleanly on SIGTERM', async () => {
+    const user = privateChat(4001);
+    const audio = addSong(api, 'all', 4, 31);
+    api.pushUpdate({
+      message: api.userMessage({ ...user, audio: { ...audio, duration: 4, file_name: 'one box.wav' } }),
+    });
+    const album = await api.waitForCall(
+      'sendMediaGroup',
+      (call) => chatOf(call) === 4001 && succeeded(call),
+      60_000,
+    );
+    assert.equal(album.files.length, 3, 'three stems');
+    await api.waitForCall('sendPhoto', (call) => chatOf(call) === 4001);
+    all.child.kill('SIGTERM');
+    assert.equal(await all.exited, 0, 'exit code 0 after SIGTERM');
   });
 });

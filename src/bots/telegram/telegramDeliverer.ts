@@ -29,8 +29,9 @@ export interface TelegramDelivererOptions {
 
 const STEM_LABELS = { vocals: 'Vocals', music: 'Music', bleed: 'Bleed' } as const;
 
-/** Telegram's caption limit (sendPhoto, media items), characters. */
+/** Telegram's limits on a caption (sendPhoto, media items) and on a message, characters. */
 const CAPTION_LIMIT = 1024;
+const MESSAGE_LIMIT = 4096;
 
 /**
  * Answers Telegram requests from the worker (design §2: the worker delivers through the platform's API): the
@@ -50,10 +51,10 @@ export class TelegramDeliverer implements Deliverer {
     const { api, logger } = this.#options;
     const chat = telegramChat(target);
     const scratch = await mkdtemp(join(this.#options.workDir, 'telegram-'));
-    let notes: string[];
+    let afterStems: string | null;
     try {
       void api.sendChatAction(chat.chatId, 'upload_document', chat.thread).catch(() => undefined);
-      notes = await this.#sendStems(target, bundle, scratch);
+      afterStems = await this.#sendStems(target, bundle, scratch);
     } catch (error) {
       if (!isUnreachableChat(error)) throw error; // the job is retried; nothing was sent
       logger.warn({ jobId: bundle.jobId, err: String(error) }, 'Telegram chat unreachable: result dropped');
@@ -62,22 +63,31 @@ export class TelegramDeliverer implements Deliverer {
       await rm(scratch, { recursive: true, force: true });
     }
     // The user has the stems: from here on nothing may throw, or a retry would send them again.
-    const caption = clip(
-      [`🎵 ${bundle.title}`, statsBlock(bundle.stats), ...notes].join('\n'),
-      CAPTION_LIMIT,
-    );
-    try {
-      if (bundle.picture) {
-        await api.sendPhoto(chat.chatId, new InputFile(bundle.picture, 'spectrogram.png'), {
-          caption,
-          ...chat.thread,
-        });
-      } else {
-        await api.sendMessage(chat.chatId, caption, chat.thread);
+    const safely = async (what: string, send: () => Promise<unknown>) => {
+      try {
+        await send();
+      } catch (error) {
+        logger.warn({ jobId: bundle.jobId, err: String(error) }, `Telegram: ${what} not sent`);
       }
-    } catch (error) {
-      logger.warn({ jobId: bundle.jobId, err: String(error) }, 'Telegram: stats not sent');
+    };
+    if (afterStems) {
+      for (const text of splitLines(afterStems, MESSAGE_LIMIT)) {
+        await safely('links', () =>
+          api.sendMessage(chat.chatId, text, {
+            reply_parameters: chat.reply,
+            link_preview_options: { is_disabled: true },
+            ...chat.thread,
+          }),
+        );
+      }
     }
+    const caption = clip(`🎵 ${bundle.title}\n${statsBlock(bundle.stats)}`, CAPTION_LIMIT);
+    const picture = bundle.picture;
+    await safely('stats', () =>
+      picture
+        ? api.sendPhoto(chat.chatId, new InputFile(picture, 'spectrogram.png'), { caption, ...chat.thread })
+        : api.sendMessage(chat.chatId, caption, chat.thread),
+    );
     await this.#removeStatus(target);
   }
 
@@ -93,9 +103,12 @@ export class TelegramDeliverer implements Deliverer {
     await this.#removeStatus(target);
   }
 
-  /** Sends the stems (or previews and links); returns lines for the caption saying what was changed. */
-  async #sendStems(target: ReplyTarget, bundle: DeliveryBundle, scratch: string): Promise<string[]> {
-    const { tools, limits } = this.#options;
+  /**
+   * Sends the stems, or previews and links. Links are made before anything is sent, so a failure there leaves
+   * nothing half-delivered. Returns what to say after the stems (a smaller encoding, links), or null.
+   */
+  async #sendStems(target: ReplyTarget, bundle: DeliveryBundle, scratch: string): Promise<string | null> {
+    const { tools, limits, logger } = this.#options;
     const requested = bundle.settings.format;
     const plan = planDelivery({
       stems: bundle.files.map((file) => ({
@@ -109,31 +122,40 @@ export class TelegramDeliverer implements Deliverer {
     if (plan.kind === 'native') {
       const changed = plan.format !== requested || plan.downgradedFrom !== null;
       const files = changed ? await reencodeFiles(tools, bundle.files, plan, scratch) : bundle.files;
+      // The stems can go without links: a shelf that fails costs the links, not the answer.
+      const links = plan.downgradedFrom
+        ? await this.#publish(bundle).catch((error: unknown) => {
+            logger.warn({ jobId: bundle.jobId, err: String(error) }, 'download links not made');
+            return null;
+          })
+        : null;
       await this.#sendFiles(target, bundle, files, plan.playable);
-      if (!plan.downgradedFrom) return [];
-      const links = await this.#publish(bundle);
+      if (!plan.downgradedFrom) return null;
       const full = describeEncoding({ format: plan.downgradedFrom });
       return [
         `Sent as ${describeEncoding(plan)}: ${full} would be over Telegram's ${formatBytes(limits.maxUploadBytes)} per file.`,
         ...linkLines(links, full),
-      ];
+      ].join('\n');
     }
-    const links = await this.#publish(bundle);
-    const chat = telegramChat(target);
-    if (plan.preview) {
-      const previews = await reencodeFiles(tools, bundle.files, plan.preview, scratch);
-      await this.#sendFiles(target, bundle, previews, limits.audioFormats.includes(plan.preview.format));
-    }
+    const links = await this.#publish(bundle); // throws before anything was sent: the job is retried
     const text = links
       ? [plan.reason, ...linkLines(links, describeEncoding({ format: requested }))].join('\n')
       : `${plan.reason.replace(/: here .*$/, '.')} This bot has no download server set up, so the full files ` +
         'cannot be sent. Choose MP3 or fewer stems in /settings and send the song again.';
-    await this.#options.api.sendMessage(chat.chatId, text, {
-      reply_parameters: chat.reply,
-      link_preview_options: { is_disabled: true },
-      ...chat.thread,
-    });
-    return [];
+    if (plan.preview) {
+      const previews = await reencodeFiles(tools, bundle.files, plan.preview, scratch);
+      await this.#sendFiles(target, bundle, previews, limits.audioFormats.includes(plan.preview.format));
+      return text; // after the previews, sent like the stats: it must not fail the delivery
+    }
+    const chat = telegramChat(target);
+    for (const part of splitLines(text, MESSAGE_LIMIT)) {
+      await this.#options.api.sendMessage(chat.chatId, part, {
+        reply_parameters: chat.reply,
+        link_preview_options: { is_disabled: true },
+        ...chat.thread,
+      });
+    }
+    return null;
   }
 
   /** One file: sendAudio / sendDocument; several: one album (audio groups only with audio, platforms §2b). */
@@ -183,6 +205,22 @@ function linkLines(links: readonly PublishedFile[] | null, what: string): string
     `${what} (links work for ${hours} h):`,
     ...links.map((link) => `• ${link.name} (${formatBytes(link.bytes)}): ${link.url}`),
   ];
+}
+
+/** Whole lines packed into messages of at most `limit` characters (a link cut in half is worse than none). */
+function splitLines(text: string, limit: number): string[] {
+  const parts: string[] = [];
+  let current = '';
+  for (const line of text.split('\n').map((l) => clip(l, limit))) {
+    if (current && current.length + 1 + line.length > limit) {
+      parts.push(current);
+      current = line;
+    } else {
+      current = current ? `${current}\n${line}` : line;
+    }
+  }
+  if (current) parts.push(current);
+  return parts;
 }
 
 function clip(text: string, limit: number): string {
