@@ -1,7 +1,6 @@
-import { parseArgs } from 'node:util';
-
 import { loadBotEnv } from '../config/env.js';
 import { createLogger } from '../log.js';
+import { printedHelp } from './args.js';
 import { requireBotToken, startBotRuntime } from './bot.js';
 import { startWorkerRuntime, stopOnSignal } from './worker.js';
 
@@ -12,14 +11,7 @@ Redis queue (REDIS_URL). The worker's status server (STEMBOT_HTTP_PORT) serves /
 the signed download links. More workers can join the same queue from other machines at any time.`;
 
 export async function allCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { help: { type: 'boolean', short: 'h', default: false } },
-  });
-  if (values.help) {
-    console.log(ALL_USAGE);
-    return 0;
-  }
+  if (printedHelp(argv, ALL_USAGE)) return 0;
   const env = loadBotEnv();
   requireBotToken(env); // before loading models: a missing token is the likelier mistake
   const logger = createLogger(env.LOG_LEVEL, { secrets: [env.TELEGRAM_BOT_TOKEN] });

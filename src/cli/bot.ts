@@ -1,22 +1,21 @@
-import { parseArgs } from 'node:util';
-
-import { autoRetry } from '@grammyjs/auto-retry';
 import { QueueEvents } from 'bullmq';
 import { Bot } from 'grammy';
 import type { Logger } from 'pino';
 
 import { StatusMessages } from '../bots/telegram/statusMessages.js';
 import { TELEGRAM_COMMANDS, installTelegramHandlers } from '../bots/telegram/telegramBot.js';
-import { telegramConnection, telegramLimits } from '../bots/telegram/telegramApi.js';
+import { installAutoRetry, telegramConnection, telegramLimits } from '../bots/telegram/telegramApi.js';
 import { type BotEnv, loadBotEnv } from '../config/env.js';
 import { createStembotMetrics } from '../http/metrics.js';
 import { startStatusServer, type StatusServer } from '../http/statusServer.js';
 import { createLogger } from '../log.js';
+import { printedHelp } from './args.js';
 import { StembotError } from '../pipeline/errors.js';
 import { SEPARATE_QUEUE } from '../queue/jobSchema.js';
 import { SeparationProducer } from '../queue/producer.js';
+import { quotaLimitsOf } from '../queue/quotas.js';
 import { subscribeToJobs } from '../queue/progress.js';
-import { connectRedis } from '../queue/queueContext.js';
+import { connectRedis, logRedisOutages } from '../queue/queueContext.js';
 import { type Runtime, stopOnSignal } from './worker.js';
 
 export const BOT_USAGE = `Usage: stembot bot
@@ -27,14 +26,7 @@ The bot only queues songs (REDIS_URL) and keeps status messages current; workers
 separation and send the results. \`stembot all\` runs a bot and a worker in one process.`;
 
 export async function botCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { help: { type: 'boolean', short: 'h', default: false } },
-  });
-  if (values.help) {
-    console.log(BOT_USAGE);
-    return 0;
-  }
+  if (printedHelp(argv, BOT_USAGE)) return 0;
   const env = loadBotEnv();
   const logger = createLogger(env.LOG_LEVEL, { secrets: [env.TELEGRAM_BOT_TOKEN] });
   const runtime = await startBotRuntime(env, logger, { serveStatus: true });
@@ -65,24 +57,11 @@ export async function startBotRuntime(
   const connection = telegramConnection(env, token);
   const redis = connectRedis(env.REDIS_URL);
   const eventsConnection = connectRedis(env.REDIS_URL);
-  let redisDown = false;
-  redis.on('error', (error: Error) => {
-    if (!redisDown) logger.warn({ err: error.message }, 'Redis unreachable: reconnecting');
-    redisDown = true;
-  });
-  redis.on('ready', () => {
-    if (redisDown) logger.info('Redis reachable again');
-    redisDown = false;
-  });
-  eventsConnection.on('error', () => undefined); // logged once above
+  logRedisOutages(logger, [redis], [eventsConnection]);
   const context = { redis, prefix: env.STEMBOT_QUEUE_PREFIX };
   const producer = new SeparationProducer({
     context,
-    limits: {
-      maxInFlight: env.STEMBOT_MAX_JOBS_IN_FLIGHT,
-      maxPerDay: env.STEMBOT_MAX_JOBS_PER_DAY,
-      staleAfterS: 6 * 3600,
-    },
+    limits: quotaLimitsOf(env),
   });
   producer.queue.on('error', () => undefined); // Redis outages are logged once above
   const events = new QueueEvents(SEPARATE_QUEUE, {
@@ -92,7 +71,7 @@ export async function startBotRuntime(
   events.on('error', () => undefined); // QueueEvents reconnects with its connection
 
   const bot = new Bot(token, { client: { apiRoot: connection.apiRoot } });
-  bot.api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 60 }));
+  installAutoRetry(bot.api);
   const statusMessages = new StatusMessages(bot.api, context, producer.queue, logger);
   const unsubscribe = subscribeToJobs(events, {
     onProgress: (jobId, progress) => statusMessages.onProgress(jobId, progress),

@@ -9,6 +9,7 @@ import { StembotError } from '../pipeline/errors.js';
 import { SEPARATE_QUEUE, separationSettingsSchema } from '../queue/jobSchema.js';
 import { OUTBOX_PLATFORM } from '../queue/outbox/outboxDeliverer.js';
 import { SeparationProducer } from '../queue/producer.js';
+import { quotaLimitsOf } from '../queue/quotas.js';
 import { subscribeToJobs } from '../queue/progress.js';
 import { connectRedis } from '../queue/queueContext.js';
 
@@ -56,11 +57,7 @@ export async function submitCommand(argv: string[]): Promise<number> {
   const context = { redis, prefix: env.STEMBOT_QUEUE_PREFIX };
   const producer = new SeparationProducer({
     context,
-    limits: {
-      maxInFlight: env.STEMBOT_MAX_JOBS_IN_FLIGHT,
-      maxPerDay: env.STEMBOT_MAX_JOBS_PER_DAY,
-      staleAfterS: 6 * 3600,
-    },
+    limits: quotaLimitsOf(env),
   });
   // QueueEvents blocks on its connection, so it gets its own (and BullMQ leaves closing it to us)
   const eventsConnection = values.wait ? connectRedis(env.REDIS_URL) : undefined;

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 
 import { Queue, QueueEvents } from 'bullmq';
 import type { Logger } from 'pino';
@@ -11,6 +10,7 @@ import { type BotEnv, cacheDirOf, loadBotEnv } from '../config/env.js';
 import { createStembotMetrics } from '../http/metrics.js';
 import { startStatusServer } from '../http/statusServer.js';
 import { createLogger } from '../log.js';
+import { printedHelp } from './args.js';
 import { locateFfmpeg } from '../pipeline/audio/ffmpeg.js';
 import { FileStepCache } from '../pipeline/cache/stepCache.js';
 import { InferenceThread } from '../pipeline/mdx/inferenceClient.js';
@@ -25,7 +25,7 @@ import { listenForCancels } from '../queue/cancelRelay.js';
 import type { Deliverer, SourceResolver } from '../queue/delivery.js';
 import { OUTBOX_PLATFORM, outboxDeliverer } from '../queue/outbox/outboxDeliverer.js';
 import { SEPARATE_QUEUE } from '../queue/jobSchema.js';
-import { connectRedis } from '../queue/queueContext.js';
+import { connectRedis, logRedisOutages } from '../queue/queueContext.js';
 import {
   CANCELLED,
   type SeparationWorkerOptions,
@@ -43,14 +43,7 @@ SIGTERM/SIGINT: stop taking jobs, let the running one finish (up to STEMBOT_SHUT
 Answers go to the platforms registered in this process; STEMBOT_OUTBOX_DIR adds the "outbox" platform (files).`;
 
 export async function workerCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { help: { type: 'boolean', short: 'h', default: false } },
-  });
-  if (values.help) {
-    console.log(WORKER_USAGE);
-    return 0;
-  }
+  if (printedHelp(argv, WORKER_USAGE)) return 0;
   const env = loadBotEnv();
   const logger = createLogger(env.LOG_LEVEL, { secrets: [env.TELEGRAM_BOT_TOKEN] });
   const runtime = await startWorkerRuntime(env, logger);
@@ -128,18 +121,7 @@ export async function startWorkerRuntime(env: BotEnv, logger: Logger): Promise<R
 
   const redis = connectRedis(env.REDIS_URL);
   const connection = connectRedis(env.REDIS_URL);
-  // ioredis reconnects by itself; say so once per outage instead of printing every refused attempt
-  let redisDown = false;
-  for (const client of [redis, connection]) {
-    client.on('error', (error: Error) => {
-      if (!redisDown) logger.warn({ err: error.message }, 'Redis unreachable: reconnecting');
-      redisDown = true;
-    });
-    client.on('ready', () => {
-      if (redisDown) logger.info('Redis reachable again');
-      redisDown = false;
-    });
-  }
+  logRedisOutages(logger, [redis, connection]);
   const metrics = createStembotMetrics({ defaultLabels: { role: 'worker', device: engine.device } });
   const queue = new Queue(SEPARATE_QUEUE, { connection: redis, prefix: env.STEMBOT_QUEUE_PREFIX });
   const workerOptions: SeparationWorkerOptions = {
@@ -166,7 +148,7 @@ export async function startWorkerRuntime(env: BotEnv, logger: Logger): Promise<R
   const worker = startSeparationWorker(workerOptions);
   // its own blocking connection; tells the users of jobs that failed because their workers kept dying
   const eventsConnection = connectRedis(env.REDIS_URL);
-  eventsConnection.on('error', () => undefined); // outages are logged once by the two connections above
+  logRedisOutages(logger, [], [eventsConnection]); // outages are logged once by the two connections above
   const events = new QueueEvents(SEPARATE_QUEUE, {
     connection: eventsConnection,
     prefix: env.STEMBOT_QUEUE_PREFIX,
@@ -225,7 +207,8 @@ export async function startWorkerRuntime(env: BotEnv, logger: Logger): Promise<R
     void refreshDisk().then(() => heartbeat.beatNow());
   });
   worker.on('failed', (job) => {
-    if (job?.finishedOn) live.failed++; // set only when the job failed for good, not before a retry
+    // finishedOn is set only when the job failed for good, not before a retry; a cancelled job did not fail
+    if (job?.finishedOn && job.failedReason !== CANCELLED) live.failed++;
     live.currentJobId = null;
     void heartbeat.beatNow();
   });

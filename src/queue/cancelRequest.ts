@@ -50,7 +50,7 @@ export async function cancelRequest(
   return 'cancelled';
 }
 
-/** Cancels every open request of `requester` answered in `chatId`; returns how many were cancelled. */
+/** Cancels the open requests of `requester` that `filter` picks (e.g. one chat's); returns how many went. */
 export async function cancelOpenRequests(
   context: QueueContext,
   queue: Queue<SeparateJobData>,

@@ -87,13 +87,7 @@ export async function markCancelled(
   jobId: string,
   requestId: string,
 ): Promise<boolean> {
-  const key = deliveredKey(context, jobId);
-  const [[, created]] = (await context.redis
-    .multi()
-    .hsetnx(key, requestId, `cancelled:${Date.now()}`)
-    .expire(key, TTL_S)
-    .exec()) as [[Error | null, number], [Error | null, number]];
-  return created === 1;
+  return markAnswered(context, jobId, requestId, `cancelled:${Date.now()}`);
 }
 
 /** Records an answered request; false if it was already recorded (another attempt answered it first). */
@@ -102,10 +96,20 @@ export async function recordDelivery(
   jobId: string,
   requestId: string,
 ): Promise<boolean> {
+  return markAnswered(context, jobId, requestId, String(Date.now()));
+}
+
+/** The one write of the delivery record: first writer wins. */
+async function markAnswered(
+  context: QueueContext,
+  jobId: string,
+  requestId: string,
+  how: string,
+): Promise<boolean> {
   const key = deliveredKey(context, jobId);
   const [[, created]] = (await context.redis
     .multi()
-    .hsetnx(key, requestId, String(Date.now()))
+    .hsetnx(key, requestId, how)
     .expire(key, TTL_S)
     .exec()) as [[Error | null, number], [Error | null, number]];
   return created === 1;

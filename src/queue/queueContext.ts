@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from 'pino';
 
 /**
  * What every queue module needs: one Redis connection for its own keys and the key prefix shared with BullMQ,
@@ -26,4 +27,27 @@ export function connectRedis(url: string, options: RedisOptions = {}): Redis {
     retryStrategy: (attempt) => Math.min(200 * attempt, 5000),
     ...options,
   });
+}
+
+/**
+ * ioredis reconnects by itself; this says so once per outage ("unreachable", then "reachable again") instead of
+ * printing every refused attempt. `quiet` connections (blocking ones beside these) only get their errors swallowed.
+ */
+export function logRedisOutages(
+  logger: Logger,
+  watched: readonly Redis[],
+  quiet: readonly Redis[] = [],
+): void {
+  let down = false;
+  for (const client of watched) {
+    client.on('error', (error: Error) => {
+      if (!down) logger.warn({ err: error.message }, 'Redis unreachable: reconnecting');
+      down = true;
+    });
+    client.on('ready', () => {
+      if (down) logger.info('Redis reachable again');
+      down = false;
+    });
+  }
+  for (const client of quiet) client.on('error', () => undefined);
 }

@@ -34,6 +34,21 @@ function keys(context: QueueContext, requester: Requester, now: number): [string
   return [stembotKey(context, 'quota', 'inflight', user), stembotKey(context, 'quota', 'day', user, day)];
 }
 
+/**
+ * The limits the environment sets. An in-flight entry lives at most 6 h: longer than any job waits and runs, so
+ * only a request whose answer path crashed is dropped by it.
+ */
+export function quotaLimitsOf(env: {
+  readonly STEMBOT_MAX_JOBS_IN_FLIGHT: number;
+  readonly STEMBOT_MAX_JOBS_PER_DAY: number;
+}): QuotaLimits {
+  return {
+    maxInFlight: env.STEMBOT_MAX_JOBS_IN_FLIGHT,
+    maxPerDay: env.STEMBOT_MAX_JOBS_PER_DAY,
+    staleAfterS: 6 * 3600,
+  };
+}
+
 /** Reserves one slot for `requestId`, or says which limit refused it. */
 export async function reserveQuota(
   context: QueueContext,

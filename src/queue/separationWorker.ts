@@ -1,5 +1,5 @@
 import { copyFile, mkdir, rm, stat } from 'node:fs/promises';
-import { basename, extname, join } from 'node:path';
+import { join } from 'node:path';
 
 import { Job, type Queue, type QueueEvents, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -36,6 +36,7 @@ import { type QueueContext, stembotKey } from './queueContext.js';
 import { removeOpenRequest } from './openRequests.js';
 import { releaseQuota } from './quotas.js';
 import { fetchLinkToFile, isLinkFetchError } from './sources/fetchLink.js';
+import { songTitle } from './songTitle.js';
 
 export interface SeparationWorkerOptions {
   /** our own keys (requests, deliveries, quotas) */
@@ -380,28 +381,4 @@ function tooLargeInput(size: number, limit: number): StembotError {
     'INPUT_TOO_LARGE',
     `This file is ${formatBytes(size)}; the largest song I take is ${formatBytes(limit)}.`,
   );
-}
-
-/**
- * A readable name for captions and file names: the title the platform read from the tags, else the file's name
- * without extension, else the URL's last part.
- */
-export function songTitle(source: JobSource): string {
-  const tagged = source.kind === 'platform-file' ? source.title?.trim() : undefined;
-  const raw = source.fileName || (source.kind === 'url' ? lastPathPart(source.url) : '');
-  const title = (tagged || basename(raw, extname(raw)))
-    // eslint-disable-next-line no-control-regex -- control characters are exactly what must go
-    .replace(/[\u0000-\u001f<>:"/\\|?*]+/g, ' ')
-    .trim()
-    .slice(0, 80);
-  return title || 'song';
-}
-
-function lastPathPart(url: string): string {
-  const part = new URL(url).pathname.split('/').pop() ?? '';
-  try {
-    return decodeURIComponent(part);
-  } catch {
-    return part; // not valid percent-encoding: show it as it is
-  }
 }

@@ -6,7 +6,7 @@ import { attachedRequests, wasDelivered } from '../../queue/jobRequests.js';
 import type { SeparateJobData, SeparationSettings } from '../../queue/jobSchema.js';
 import type { JobProgress } from '../../queue/progress.js';
 import type { QueueContext } from '../../queue/queueContext.js';
-import { songTitle } from '../../queue/separationWorker.js';
+import { songTitle } from '../../queue/songTitle.js';
 import { statusLine } from '../core/statusText.js';
 import { describeSettings } from './settingsKeyboard.js';
 import { telegramChat, TELEGRAM_PLATFORM } from './telegramTarget.js';

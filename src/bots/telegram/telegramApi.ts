@@ -21,8 +21,13 @@ export const TELEGRAM_CLOUD_API_ROOT = 'https://api.telegram.org';
  */
 export function createTelegramApi(connection: TelegramConnection): Api {
   const api = new Api(connection.token, { apiRoot: connection.apiRoot });
-  api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 60 }));
+  installAutoRetry(api);
   return api;
+}
+
+/** The retry policy of every Telegram client here, the worker's and the bot's (see createTelegramApi). */
+export function installAutoRetry(api: Api): void {
+  api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 60 }));
 }
 
 export function telegramLimits(connection: Pick<TelegramConnection, 'local'>): TelegramLimits {

@@ -10,6 +10,7 @@ import { listOpenRequests } from '../../queue/openRequests.js';
 import type { SeparationProducer, SubmitOutcome } from '../../queue/producer.js';
 import { type QueueContext, stembotKey } from '../../queue/queueContext.js';
 import { checkLink, isLinkFetchError } from '../../queue/sources/fetchLink.js';
+import { songTitle } from '../../queue/songTitle.js';
 import type { TelegramLimits } from '../core/planDelivery.js';
 import { parseSettingsArgs } from '../core/settingsArgs.js';
 import { checkSongLimits } from '../core/songLimits.js';
@@ -318,7 +319,7 @@ async function submitSong(
     await ctx.api.editMessageText(chat.id, status.message_id, `❌ ${outcome.reason}`).catch(() => undefined);
     return;
   }
-  const title = songTitleOf(jobSource);
+  const title = songTitle(jobSource);
   const text =
     outcome.status === 'queued'
       ? statusText(title, settings, {
@@ -332,10 +333,6 @@ async function submitSong(
   await ctx.api
     .editMessageText(chat.id, status.message_id, text, { reply_markup: cancelKeyboard(outcome.jobId) })
     .catch(ignoreNotModified);
-}
-
-function songTitleOf(source: JobSource): string {
-  return source.kind === 'platform-file' ? (source.title ?? source.fileName ?? 'Your song') : source.url;
 }
 
 function ignoreNotModified(error: unknown): void {

@@ -6,8 +6,7 @@ import { type Api, GrammyError } from 'grammy';
 import { formatBytes } from '../../format/formatBytes.js';
 import { StembotError } from '../../pipeline/errors.js';
 import type { ResolvedSource, SourceResolver } from '../../queue/delivery.js';
-import type { TelegramConnection } from './telegramApi.js';
-import { telegramLimits } from './telegramApi.js';
+import { type TelegramConnection, telegramLimits } from './telegramApi.js';
 
 /**
  * Turns a Telegram file_id into something the worker can read, at job time: file URLs live about an hour
