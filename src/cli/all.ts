@@ -1,4 +1,4 @@
-import { loadBotEnv } from '../config/env.js';
+import { loadBotEnv, secretsOf } from '../config/env.js';
 import { createLogger } from '../log.js';
 import { printedHelp } from './args.js';
 import { requireBotToken, startBotRuntime } from './bot.js';
@@ -14,7 +14,7 @@ export async function allCommand(argv: string[]): Promise<number> {
   if (printedHelp(argv, ALL_USAGE)) return 0;
   const env = loadBotEnv();
   requireBotToken(env); // before loading models: a missing token is the likelier mistake
-  const logger = createLogger(env.LOG_LEVEL, { secrets: [env.TELEGRAM_BOT_TOKEN] });
+  const logger = createLogger(env.LOG_LEVEL, { secrets: secretsOf(env) });
   const worker = await startWorkerRuntime(env, logger);
   const bot = await startBotRuntime(env, logger, { serveStatus: false }).catch(async (error: unknown) => {
     await worker.stop();

@@ -3,6 +3,7 @@ import { allCommand } from './all.js';
 import { botCommand } from './bot.js';
 import { demixCommand } from './demix.js';
 import { demoCommand } from './demo.js';
+import { discordCommand } from './discord.js';
 import { modelsCommand } from './models.js';
 import { separateCommand } from './separate.js';
 import { statsCommand } from './stats.js';
@@ -16,7 +17,8 @@ Commands:
   separate <input> [--preset …] [--format …]           the KaraFan recipe: Vocals, Music, Bleed
   demix <input> <output.wav> --model <id|path.onnx>   run one MDX-Net model (spec §B.6 Extract)
   models list | pull <id>… | verify                   the model catalog: install state, download, hash check
-  bot                                                  the Telegram bot (TELEGRAM_BOT_TOKEN): queues songs
+  bot                                                  the chat bots (TELEGRAM_BOT_TOKEN, DISCORD_TOKEN): queue songs
+  discord register [--guild <id>]                      register the Discord commands (globally or in one server)
   worker                                               take separation jobs from the Redis queue (REDIS_URL)
   all                                                  a bot and a worker in one process (one machine)
   submit <link> [--wait]                               queue a separation answered into the outbox folder
@@ -33,6 +35,7 @@ const commands: Record<string, Command> = {
   models: modelsCommand,
   worker: workerCommand,
   bot: botCommand,
+  discord: discordCommand,
   all: allCommand,
   submit: submitCommand,
   stats: statsCommand,

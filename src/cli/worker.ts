@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import type { Logger } from 'pino';
 
-import { type BotEnv, cacheDirOf, loadBotEnv } from '../config/env.js';
+import { type BotEnv, cacheDirOf, loadBotEnv, secretsOf } from '../config/env.js';
 import { createStembotMetrics } from '../http/metrics.js';
 import { startStatusServer } from '../http/statusServer.js';
 import { createLogger } from '../log.js';
@@ -16,6 +16,10 @@ import { FileStepCache } from '../pipeline/cache/stepCache.js';
 import { InferenceThread } from '../pipeline/mdx/inferenceClient.js';
 import { chooseEngine } from '../pipeline/separators/chooseEngine.js';
 import { measureDisk, stembotVersion } from '../queue/adminStats.js';
+import { DiscordDeliverer } from '../bots/discord/discordDeliverer.js';
+import { createDiscordRest } from '../bots/discord/discordRest.js';
+import { discordSourceResolver } from '../bots/discord/discordSource.js';
+import { DISCORD_PLATFORM } from '../bots/discord/discordTarget.js';
 import { TelegramDeliverer } from '../bots/telegram/telegramDeliverer.js';
 import { createTelegramApi, telegramConnection, telegramLimits } from '../bots/telegram/telegramApi.js';
 import { telegramSourceResolver } from '../bots/telegram/telegramSource.js';
@@ -45,7 +49,7 @@ Answers go to the platforms registered in this process; STEMBOT_OUTBOX_DIR adds 
 export async function workerCommand(argv: string[]): Promise<number> {
   if (printedHelp(argv, WORKER_USAGE)) return 0;
   const env = loadBotEnv();
-  const logger = createLogger(env.LOG_LEVEL, { secrets: [env.TELEGRAM_BOT_TOKEN] });
+  const logger = createLogger(env.LOG_LEVEL, { secrets: secretsOf(env) });
   const runtime = await startWorkerRuntime(env, logger);
   return stopOnSignal(logger, () => runtime.stop());
 }
@@ -83,7 +87,8 @@ export interface Runtime {
 
 /**
  * One worker in this process: the engine (models loaded once), the BullMQ worker, the platforms it answers
- * on (Telegram when TELEGRAM_BOT_TOKEN is set, the outbox when STEMBOT_OUTBOX_DIR is), heartbeats, the cancel
+ * on (Telegram when TELEGRAM_BOT_TOKEN is set, Discord when DISCORD_TOKEN is, the outbox when STEMBOT_OUTBOX_DIR
+ * is), heartbeats, the cancel
  * relay and the status server with signed downloads.
  */
 export async function startWorkerRuntime(env: BotEnv, logger: Logger): Promise<Runtime> {
@@ -117,6 +122,11 @@ export async function startWorkerRuntime(env: BotEnv, logger: Logger): Promise<R
     const limits = telegramLimits(connection);
     deliverers.set(TELEGRAM_PLATFORM, new TelegramDeliverer({ api, limits, tools, shelf, workDir, logger }));
     resolvers.set(TELEGRAM_PLATFORM, telegramSourceResolver(api, connection));
+  }
+  if (env.DISCORD_TOKEN) {
+    const rest = createDiscordRest({ apiUrl: env.DISCORD_API_URL, token: env.DISCORD_TOKEN });
+    deliverers.set(DISCORD_PLATFORM, new DiscordDeliverer({ rest, tools, shelf, workDir, logger }));
+    resolvers.set(DISCORD_PLATFORM, discordSourceResolver(rest));
   }
 
   const redis = connectRedis(env.REDIS_URL);

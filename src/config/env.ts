@@ -102,15 +102,16 @@ export function loadQueueEnv(env: NodeJS.ProcessEnv = process.env): QueueEnv {
   return parseEnv(queueEnvSchema, env);
 }
 
-/** Telegram user ids: digits, comma- or space-separated. */
-const telegramIds = z
-  .string()
-  .default('')
-  .refine(
-    (text) => /^[\s,]*(\d+[\s,]*)*$/.test(text),
-    'a list of numeric Telegram user ids, e.g. 12345,67890',
-  )
-  .transform((text) => new Set(text.split(/[\s,]+/).filter(Boolean)));
+/** User ids of a platform (Telegram ids, Discord snowflakes): digits, comma- or space-separated. */
+const userIds = (platform: string) =>
+  z
+    .string()
+    .default('')
+    .refine(
+      (text) => /^[\s,]*(\d+[\s,]*)*$/.test(text),
+      `a list of numeric ${platform} user ids, e.g. 12345,67890`,
+    )
+    .transform((text) => new Set(text.split(/[\s,]+/).filter(Boolean)));
 
 /**
  * Environment of the chat bots (`stembot bot`, and the worker's delivery). A platform is on when its token is
@@ -128,11 +129,30 @@ export const botEnvSchema = queueEnvSchema.extend({
   /** The API root is a local Bot API server started with --local: 2000 MB uploads, no download limit. */
   TELEGRAM_LOCAL_API: flag,
   /** Who may run /stats (and is exempt from quotas). */
-  TELEGRAM_ADMIN_IDS: telegramIds,
+  TELEGRAM_ADMIN_IDS: userIds('Telegram'),
+  /** Discord bot token (Developer Portal → Bot → Reset Token). */
+  DISCORD_TOKEN: unsetIfEmpty(
+    z
+      .string()
+      .regex(
+        /^[\w-]{20,}\.[\w-]{4,}\.[\w-]{20,}$/,
+        'a bot token as the Developer Portal shows it: three dot-separated parts',
+      )
+      .optional(),
+  ),
+  /** Discord's REST API base (a REST proxy, or a fake server in tests); the gateway URL comes from its /gateway/bot. */
+  DISCORD_API_URL: unsetIfEmpty(z.string().url().default('https://discord.com/api')),
+  /** Discord user ids allowed to run /stats (and exempt from quotas), on top of the server permission. */
+  DISCORD_ADMIN_IDS: userIds('Discord'),
 });
 
 export type BotEnv = z.infer<typeof botEnvSchema>;
 
 export function loadBotEnv(env: NodeJS.ProcessEnv = process.env): BotEnv {
   return parseEnv(botEnvSchema, env);
+}
+
+/** The values no log line may show (the logger replaces them wherever they appear). */
+export function secretsOf(env: BotEnv): (string | undefined)[] {
+  return [env.TELEGRAM_BOT_TOKEN, env.DISCORD_TOKEN, env.STEMBOT_LINK_SECRET];
 }

@@ -8,11 +8,11 @@ import { describe, it } from 'node:test';
 import type { Message } from 'grammy/types';
 
 import { parseSettingsArgs } from '../../src/bots/core/settingsArgs.js';
+import { describeSettings } from '../../src/bots/core/settingsNames.js';
 import { checkSongLimits, type SongLimits } from '../../src/bots/core/songLimits.js';
 import { pickSong } from '../../src/bots/telegram/incomingSong.js';
 import {
   applySettingsChange,
-  describeSettings,
   parseSettingsCallback,
   settingsKeyboard,
   type SettingsChange,

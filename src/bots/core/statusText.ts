@@ -4,7 +4,13 @@
  * stage, at the start of the line.
  */
 import type { DeliveryBundle } from '../../queue/delivery.js';
+import type { SeparationSettings } from '../../queue/jobSchema.js';
 import type { JobProgress } from '../../queue/progress.js';
+import { describeSettings } from './settingsNames.js';
+
+/** Said whenever Redis (the queue) cannot be reached: nothing was queued, nothing is lost by trying later. */
+export const QUEUE_UNAVAILABLE =
+  'The separation queue is unavailable right now, so nothing was queued. Please try again in a few minutes.';
 
 type Stage = JobProgress['stage'];
 
@@ -18,6 +24,15 @@ const STAGES: Readonly<
   encode: { emoji: '📦', label: 'Encoding…', pct: false },
   deliver: { emoji: '📤', label: 'Sending…', pct: false },
 };
+
+/** The status message: the song, where its job is, and the settings it runs with (one line each). */
+export function statusMessageText(
+  title: string,
+  settings: SeparationSettings,
+  progress: JobProgress,
+): string {
+  return [`🎵 ${title}`, statusLine(progress, { barWidth: 10 }), describeSettings(settings)].join('\n');
+}
 
 export interface StatusLineOptions {
   /** cells of a {@link progressBar} put before the percentage; 0 or absent: no bar */

@@ -1,10 +1,6 @@
 import { formatBytes } from '../../format/formatBytes.js';
 import type { TelegramLimits } from '../core/planDelivery.js';
 
-/** Said whenever Redis (the queue) cannot be reached: nothing was queued, nothing is lost by trying later. */
-export const QUEUE_UNAVAILABLE =
-  'The separation queue is unavailable right now, so nothing was queued. Please try again in a few minutes.';
-
 /** /start and /help: what the bot does, every way to hand it a song, and the limits that apply here. */
 export function helpText(limits: TelegramLimits): string {
   const download = limits.maxDownloadBytes

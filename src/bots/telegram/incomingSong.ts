@@ -4,6 +4,7 @@
  */
 import type { Message } from 'grammy/types';
 
+import { isAudioOrVideoFile } from '../core/audioFile.js';
 import { findAudioLink } from '../core/findLink.js';
 
 /** The Telegram attachment a song came as. */
@@ -31,34 +32,6 @@ export type SongPick =
   /** `reason`: a sentence to show the user */
   | { readonly kind: 'not-audio'; readonly reason: string }
   | { readonly kind: 'none' };
-
-/** File name extensions taken as audio or video when Telegram gives no useful MIME type. */
-export const AUDIO_VIDEO_EXTENSIONS: ReadonlySet<string> = new Set([
-  'mp3',
-  'm4a',
-  'aac',
-  'flac',
-  'wav',
-  'wave',
-  'aif',
-  'aiff',
-  'ogg',
-  'oga',
-  'opus',
-  'wma',
-  'webm',
-  'mp4',
-  'mkv',
-  'mov',
-  'avi',
-  'alac',
-  'ape',
-  'wv',
-  'mka',
-  'm4v',
-  '3gp',
-  'amr',
-]);
 
 /** What to send instead, after "Send" / "send". */
 const WHAT_TO_SEND = 'a song as an audio file, a voice note, a video or a link';
@@ -118,7 +91,7 @@ function attachedSong(message: Message): IncomingSong | null {
     });
   }
   if (note) return song('video_note', note, { durationS: note.duration });
-  if (document && isAudioOrVideoDocument(document.mime_type, document.file_name)) {
+  if (document && isAudioOrVideoFile(document.mime_type, document.file_name)) {
     return song('document', document, { fileName: document.file_name, mimeType: document.mime_type });
   }
   return null;
@@ -138,15 +111,6 @@ function song(
 ): IncomingSong {
   const known = Object.entries({ ...facts, sizeBytes: file.file_size }).filter(([, v]) => v !== undefined);
   return { kind, fileId: file.file_id, fileUniqueId: file.file_unique_id, ...Object.fromEntries(known) };
-}
-
-function isAudioOrVideoDocument(mimeType: string | undefined, fileName: string | undefined): boolean {
-  const mime = mimeType?.toLowerCase();
-  if (mime !== undefined && mime !== '' && mime !== 'application/octet-stream') {
-    return mime.startsWith('audio/') || mime.startsWith('video/') || mime === 'application/ogg';
-  }
-  const extension = fileName?.match(/\.([^./\\]+)$/)?.[1]?.toLowerCase();
-  return extension !== undefined && AUDIO_VIDEO_EXTENSIONS.has(extension);
 }
 
 function refuseDocument(document: { readonly file_name?: string; readonly mime_type?: string }): SongPick {

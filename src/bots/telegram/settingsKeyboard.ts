@@ -6,6 +6,7 @@ import { InlineKeyboard } from 'grammy';
 
 import type { FinalStem } from '../../pipeline/recipe/outputNames.js';
 import type { SeparationSettings } from '../../queue/jobSchema.js';
+import { PRESET_NAMES, PRESETS, STEM_NAMES, STEM_ORDER } from '../core/settingsNames.js';
 
 /** The start of every callback_data this keyboard sends, so the bot can route the taps here. */
 export const SETTINGS_CALLBACK_PREFIX = 'set:';
@@ -20,16 +21,14 @@ export type SettingsChange =
 type Preset = SeparationSettings['preset'];
 type Format = SeparationSettings['format'];
 
-const PRESET_LABELS: readonly (readonly [Preset, string])[] = [
-  ['fast', 'Fast'],
-  ['balanced', 'Balanced'],
-  ['best', 'Best'],
-];
-const STEM_LABELS: readonly (readonly [FinalStem, string])[] = [
-  ['vocals', 'Vocals'],
-  ['music', 'Music'],
-  ['bleed', 'Bleed'],
-];
+const PRESET_LABELS: readonly (readonly [Preset, string])[] = PRESETS.map((preset) => [
+  preset,
+  PRESET_NAMES[preset],
+]);
+const STEM_LABELS: readonly (readonly [FinalStem, string])[] = STEM_ORDER.map((stem) => [
+  stem,
+  STEM_NAMES[stem],
+]);
 /** Format buttons, a row each: the lossy and lossless everyday ones, then the two WAVs. */
 const FORMAT_ROWS: readonly (readonly (readonly [Format, string])[])[] = [
   [
@@ -42,16 +41,6 @@ const FORMAT_ROWS: readonly (readonly (readonly [Format, string])[])[] = [
     ['wav', 'WAV 32-bit float'],
   ],
 ];
-/** How {@link describeSettings} names each format. */
-const FORMAT_NAMES: Readonly<Record<Format, string>> = {
-  mp3: 'MP3',
-  flac: 'FLAC',
-  wav: 'WAV 32-bit float',
-  wav16: 'WAV 16-bit',
-  opus: 'Opus',
-};
-
-const STEM_ORDER: readonly FinalStem[] = STEM_LABELS.map(([stem]) => stem);
 const CHOSEN = '✅ ';
 const STEM_OFF = '▫️ ';
 
@@ -124,12 +113,6 @@ export function applySettingsChange(
     case 'done':
       return { settings };
   }
-}
-
-/** One line for people: 'Preset balanced · MP3 · Vocals, Music, Bleed'. */
-export function describeSettings(settings: SeparationSettings): string {
-  const stems = STEM_LABELS.filter(([stem]) => settings.stems.includes(stem)).map(([, label]) => label);
-  return `Preset ${settings.preset} · ${FORMAT_NAMES[settings.format]} · ${stems.join(', ')}`;
 }
 
 function callbackData(change: SettingsChange): string {

@@ -13,19 +13,22 @@ import { checkLink, isLinkFetchError } from '../../queue/sources/fetchLink.js';
 import { songTitle } from '../../queue/songTitle.js';
 import type { TelegramLimits } from '../core/planDelivery.js';
 import { parseSettingsArgs } from '../core/settingsArgs.js';
+import { describeSettings } from '../core/settingsNames.js';
+import { QUEUE_UNAVAILABLE, statusMessageText } from '../core/statusText.js';
 import { checkSongLimits } from '../core/songLimits.js';
+import { withTimeout } from '../core/withTimeout.js';
 import { loadUserSettings, saveUserSettings } from '../core/userSettings.js';
 import { formatBytes } from '../../format/formatBytes.js';
-import { helpText, QUEUE_UNAVAILABLE } from './botTexts.js';
+import { helpText } from './botTexts.js';
 import { pickSong, type SongPick } from './incomingSong.js';
 import {
   applySettingsChange,
-  describeSettings,
   parseSettingsCallback,
   SETTINGS_CALLBACK_PREFIX,
   settingsKeyboard,
 } from './settingsKeyboard.js';
-import { CANCEL_CALLBACK_PREFIX, cancelKeyboard, type StatusMessages, statusText } from './statusMessages.js';
+import type { StatusBoards } from '../core/statusBoards.js';
+import { CANCEL_CALLBACK_PREFIX, cancelKeyboard, telegramBoardKey } from './statusMessages.js';
 import { TELEGRAM_PLATFORM, telegramReplyTarget } from './telegramTarget.js';
 
 export interface TelegramBotOptions {
@@ -43,7 +46,7 @@ export interface TelegramBotOptions {
   readonly adminIds: ReadonlySet<string>;
   readonly logger: Logger;
   /** the progress edits, told about the bot's own edit of each status message (one edit interval for both) */
-  readonly statusMessages?: StatusMessages;
+  readonly statusMessages?: StatusBoards;
   /** a submit slower than this answers "queue unavailable" (the job may still be queued; see submitSong) */
   readonly submitTimeoutMs?: number;
 }
@@ -322,14 +325,14 @@ async function submitSong(
   const title = songTitle(jobSource);
   const text =
     outcome.status === 'queued'
-      ? statusText(title, settings, {
+      ? statusMessageText(title, settings, {
           stage: 'queued',
           pct: 0,
           queuePosition: outcome.position,
           etaS: outcome.etaS,
         })
       : `🎵 ${title}\n⏳ Someone asked for this song with the same settings already: you will get it at the same time.`;
-  options.statusMessages?.recordEdit(chat.id, status.message_id, text);
+  options.statusMessages?.recordEdit(telegramBoardKey(chat.id, status.message_id), text);
   await ctx.api
     .editMessageText(chat.id, status.message_id, text, { reply_markup: cancelKeyboard(outcome.jobId) })
     .catch(ignoreNotModified);
@@ -342,13 +345,4 @@ function ignoreNotModified(error: unknown): void {
   )
     return;
   throw error;
-}
-
-/** Rejects after `ms`; the promise itself runs on (a submit cannot be taken back halfway). */
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer from the queue within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

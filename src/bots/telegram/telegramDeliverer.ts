@@ -5,13 +5,13 @@ import { type Api, InputFile, InputMediaBuilder } from 'grammy';
 import type { InputMediaAudio, InputMediaDocument } from 'grammy/types';
 import type { Logger } from 'pino';
 
-import type { DownloadShelf, PublishedFile } from '../../http/downloadShelf.js';
+import type { DownloadShelf } from '../../http/downloadShelf.js';
 import type { FfmpegTools } from '../../pipeline/audio/ffmpeg.js';
 import type { DeliveredFile, Deliverer, DeliveryBundle } from '../../queue/delivery.js';
 import type { ReplyTarget } from '../../queue/jobSchema.js';
-import { formatBytes } from '../../format/formatBytes.js';
-import { describeEncoding, planDelivery, type TelegramLimits } from '../core/planDelivery.js';
-import { reencodeFiles } from '../core/reencodeFiles.js';
+import { fitStemsToChat } from '../core/fitStemsToChat.js';
+import type { TelegramLimits } from '../core/planDelivery.js';
+import { STEM_NAMES } from '../core/settingsNames.js';
 import { statsBlock } from '../core/statusText.js';
 import { isUnreachableChat } from './telegramApi.js';
 import { telegramChat } from './telegramTarget.js';
@@ -26,8 +26,6 @@ export interface TelegramDelivererOptions {
   readonly workDir: string;
   readonly logger: Logger;
 }
-
-const STEM_LABELS = { vocals: 'Vocals', music: 'Music', bleed: 'Bleed' } as const;
 
 /** Telegram's limits on a caption (sendPhoto, media items) and on a message, characters. */
 const CAPTION_LIMIT = 1024;
@@ -104,51 +102,27 @@ export class TelegramDeliverer implements Deliverer {
   }
 
   /**
-   * Sends the stems, or previews and links. Links are made before anything is sent, so a failure there leaves
-   * nothing half-delivered. Returns what to say after the stems (a smaller encoding, links), or null.
+   * Sends the stems, or previews and links (fitted by {@link fitStemsToChat}, links made before anything is
+   * sent). Returns what to say after the stems (a smaller encoding, links), or null.
    */
   async #sendStems(target: ReplyTarget, bundle: DeliveryBundle, scratch: string): Promise<string | null> {
-    const { tools, limits, logger } = this.#options;
-    const requested = bundle.settings.format;
-    const plan = planDelivery({
-      stems: bundle.files.map((file) => ({
-        stem: file.stem,
-        durationS: bundle.stats.durationS,
-        bytesByFormat: { [requested]: file.bytes },
-      })),
-      format: requested,
+    const { tools, limits, logger, shelf } = this.#options;
+    const fitted = await fitStemsToChat(bundle, {
       limits,
+      tools,
+      shelf,
+      scratch,
+      logger,
+      platform: 'Telegram',
+      noLinksAdvice: 'Choose MP3 or fewer stems in /settings and send the song again.',
     });
-    if (plan.kind === 'native') {
-      const changed = plan.format !== requested || plan.downgradedFrom !== null;
-      const files = changed ? await reencodeFiles(tools, bundle.files, plan, scratch) : bundle.files;
-      // The stems can go without links: a shelf that fails costs the links, not the answer.
-      const links = plan.downgradedFrom
-        ? await this.#publish(bundle).catch((error: unknown) => {
-            logger.warn({ jobId: bundle.jobId, err: String(error) }, 'download links not made');
-            return null;
-          })
-        : null;
-      await this.#sendFiles(target, bundle, files, plan.playable);
-      if (!plan.downgradedFrom) return null;
-      const full = describeEncoding({ format: plan.downgradedFrom });
-      return [
-        `Sent as ${describeEncoding(plan)}: ${full} would be over Telegram's ${formatBytes(limits.maxUploadBytes)} per file.`,
-        ...linkLines(links, full),
-      ].join('\n');
-    }
-    const links = await this.#publish(bundle); // throws before anything was sent: the job is retried
-    const text = links
-      ? [plan.reason, ...linkLines(links, describeEncoding({ format: requested }))].join('\n')
-      : `${plan.reason.replace(/: here .*$/, '.')} This bot has no download server set up, so the full files ` +
-        'cannot be sent. Choose MP3 or fewer stems in /settings and send the song again.';
-    if (plan.preview) {
-      const previews = await reencodeFiles(tools, bundle.files, plan.preview, scratch);
-      await this.#sendFiles(target, bundle, previews, limits.audioFormats.includes(plan.preview.format));
-      return text; // after the previews, sent like the stats: it must not fail the delivery
+    const text = fitted.notes.length > 0 ? fitted.notes.join('\n') : null;
+    if (fitted.files.length > 0) {
+      await this.#sendFiles(target, bundle, fitted.files, fitted.playable);
+      return text; // after the stems, sent like the stats: it must not fail the delivery
     }
     const chat = telegramChat(target);
-    for (const part of splitLines(text, MESSAGE_LIMIT)) {
+    for (const part of splitLines(text ?? '', MESSAGE_LIMIT)) {
       await this.#options.api.sendMessage(chat.chatId, part, {
         reply_parameters: chat.reply,
         link_preview_options: { is_disabled: true },
@@ -169,7 +143,7 @@ export class TelegramDeliverer implements Deliverer {
     const chat = telegramChat(target);
     const common = { reply_parameters: chat.reply, ...chat.thread };
     const tags = (file: DeliveredFile) => ({
-      title: `${bundle.title} — ${STEM_LABELS[file.stem]}`,
+      title: `${bundle.title} — ${STEM_NAMES[file.stem]}`,
       ...(bundle.performer ? { performer: bundle.performer } : {}),
     });
     if (files.length === 1) {
@@ -186,25 +160,11 @@ export class TelegramDeliverer implements Deliverer {
     await api.sendMediaGroup(chat.chatId, media as InputMediaAudio[], common);
   }
 
-  async #publish(bundle: DeliveryBundle): Promise<PublishedFile[] | null> {
-    if (!this.#options.shelf) return null;
-    return this.#options.shelf.publish(bundle.jobId, bundle.files);
-  }
-
   async #removeStatus(target: ReplyTarget): Promise<void> {
     const chat = telegramChat(target);
     if (chat.statusMessageId === null) return;
     await this.#options.api.deleteMessage(chat.chatId, chat.statusMessageId).catch(() => undefined);
   }
-}
-
-function linkLines(links: readonly PublishedFile[] | null, what: string): string[] {
-  if (!links || links.length === 0) return [];
-  const hours = Math.max(1, Math.round((links[0].expiresAt * 1000 - Date.now()) / 3_600_000));
-  return [
-    `${what} (links work for ${hours} h):`,
-    ...links.map((link) => `• ${link.name} (${formatBytes(link.bytes)}): ${link.url}`),
-  ];
 }
 
 /** Whole lines packed into messages of at most `limit` characters (a link cut in half is worse than none). */
