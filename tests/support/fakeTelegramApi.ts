@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Chat, Message, Update, User, UserFromGetMe } from 'grammy/types';
+import { multipartBoundary, parseMultipart } from './multipart.js';
 
 /** One file part of a multipart request, as the fake received it. */
 export interface RecordedFile {
@@ -787,66 +788,13 @@ function parseRequest(contentType: string, body: Buffer, query: URLSearchParams)
     return { params, files: [] };
   }
   if (type === 'multipart/form-data') {
-    const boundary = /boundary="?([^";]+)"?/i.exec(contentType)?.[1];
+    const boundary = multipartBoundary(contentType);
     if (!boundary) throw badRequest('multipart boundary is missing');
     const { fields, files } = parseMultipart(body, boundary);
     for (const [key, value] of fields) params[key] = parseTextField(value);
     return { params, files };
   }
   return { params, files: [] };
-}
-
-/**
- * A lenient multipart/form-data reader. Node's `Request.formData()` rejects grammY's part headers
- * (`content-disposition:form-data;name="x";filename=a.mp3`: no spaces, unquoted filename), which the real
- * Bot API accepts, so the parts are split here.
- */
-function parseMultipart(
-  body: Buffer,
-  boundary: string,
-): { fields: [string, string][]; files: RecordedFile[] } {
-  const fields: [string, string][] = [];
-  const files: RecordedFile[] = [];
-  const delimiter = Buffer.from(`--${boundary}`);
-  let start = body.indexOf(delimiter);
-  while (start !== -1) {
-    const afterDelimiter = start + delimiter.length;
-    if (body.subarray(afterDelimiter, afterDelimiter + 2).toString() === '--') break;
-    const next = body.indexOf(Buffer.from(`\r\n--${boundary}`), afterDelimiter);
-    if (next === -1) break;
-    const part = body.subarray(afterDelimiter + 2, next); // skip the CRLF after the delimiter
-    const headerEnd = part.indexOf('\r\n\r\n');
-    if (headerEnd !== -1) {
-      const headers = parsePartHeaders(part.subarray(0, headerEnd).toString('utf8'));
-      const content = part.subarray(headerEnd + 4);
-      const disposition = headers.get('content-disposition') ?? '';
-      const name = dispositionParam(disposition, 'name');
-      const filename = dispositionParam(disposition, 'filename');
-      if (name !== undefined && filename !== undefined) {
-        const type = headers.get('content-type') ?? 'application/octet-stream';
-        files.push({ field: name, name: filename, type, content: Buffer.from(content) });
-      } else if (name !== undefined) {
-        fields.push([name, content.toString('utf8')]);
-      }
-    }
-    start = next + 2;
-  }
-  return { fields, files };
-}
-
-function parsePartHeaders(text: string): Map<string, string> {
-  const headers = new Map<string, string>();
-  for (const line of text.split('\r\n')) {
-    const colon = line.indexOf(':');
-    if (colon > 0) headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
-  }
-  return headers;
-}
-
-/** A `name`/`filename` parameter of a content-disposition header, quoted or not. */
-function dispositionParam(disposition: string, param: string): string | undefined {
-  const match = new RegExp(`(?:^|;)\\s*${param}=(?:"([^"]*)"|([^;]*))`, 'i').exec(disposition);
-  return match ? (match[1] ?? match[2].trim()) : undefined;
 }
 
 /** Text fields holding JSON objects or arrays (media, reply_markup, …) are parsed; others stay strings. */

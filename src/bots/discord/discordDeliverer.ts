@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import {
@@ -17,7 +17,12 @@ import type { FfmpegTools } from '../../pipeline/audio/ffmpeg.js';
 import type { DeliveredFile, Deliverer, DeliveryBundle } from '../../queue/delivery.js';
 import type { ReplyTarget } from '../../queue/jobSchema.js';
 import { type ChatStems, fitStemsToChat } from '../core/fitStemsToChat.js';
-import { DISCORD_DEFAULT_LIMITS, discordLimits, type PlatformLimits } from '../core/planDelivery.js';
+import {
+  DISCORD_DEFAULT_LIMITS,
+  discordLimits,
+  type PlatformLimits,
+  uploadBudget,
+} from '../core/planDelivery.js';
 import { statsBlock } from '../core/statusText.js';
 import { type DiscordReplyTarget, discordTarget, tokenUsable } from './discordTarget.js';
 
@@ -30,6 +35,13 @@ export interface DiscordDelivererOptions {
   /** scratch space for smaller encodings */
   readonly workDir: string;
   readonly logger: Logger;
+}
+
+/** A result ready to send: the JSON part and the files. */
+interface ResultMessage {
+  readonly body: { readonly embeds: APIEmbed[]; readonly attachments: { id: number; filename: string }[] };
+  readonly files: RawFile[];
+  readonly largestBytes: number;
 }
 
 /** Where an answer can go, tried in this order (design §2: never lose a job because its token expired). */
@@ -66,15 +78,18 @@ export class DiscordDeliverer implements Deliverer {
       const fit = (limits: PlatformLimits) => {
         const known = fitted.get(limits.maxUploadBytes);
         if (known) return known;
-        const fitting = fitStemsToChat(bundle, {
-          limits,
-          tools: this.#options.tools,
-          shelf: this.#options.shelf,
-          scratch: join(scratch, String(fitted.size)),
-          logger: this.#options.logger,
-          platform: 'Discord',
-          noLinksAdvice: 'Choose MP3 or fewer stems in the options of /separate and send the song again.',
-        });
+        const folder = join(scratch, String(fitted.size));
+        const fitting = mkdir(folder).then(() =>
+          fitStemsToChat(bundle, {
+            limits,
+            tools: this.#options.tools,
+            shelf: this.#options.shelf,
+            scratch: folder,
+            logger: this.#options.logger,
+            platform: 'Discord',
+            noLinksAdvice: 'Choose MP3 or fewer stems in the options of /separate and send the song again.',
+          }),
+        );
         fitted.set(limits.maxUploadBytes, fitting);
         return fitting;
       };
@@ -83,16 +98,16 @@ export class DiscordDeliverer implements Deliverer {
         // A DM has no server boosts: the default limit applies there.
         let limits = route === 'dm' ? DISCORD_DEFAULT_LIMITS : discordLimits(target.attachmentSizeLimit);
         for (let attempt = 0; ; attempt++) {
-          const stems = await fit(limits);
+          const message = await this.#compose(bundle, await fit(limits), limits);
           try {
-            await this.#send(route, target, bundle, stems);
+            await this.#send(route, target, message);
             if (route === 'channel')
               await this.#closeStatus(target, '✅ Done: your stems are in the reply below.');
             return;
           } catch (error) {
-            if (isTooLarge(error) && attempt < MAX_REFITS && stems.files.length > 0) {
+            const largest = message.largestBytes;
+            if (isTooLarge(error) && attempt < MAX_REFITS && largest > 0) {
               // the limit Discord applies is lower than the one it announced: fit below what failed
-              const largest = Math.max(...stems.files.map((file) => file.bytes));
               limits = { ...limits, maxUploadBytes: Math.min(limits.maxUploadBytes, largest) - 1 };
               this.#options.logger.warn(
                 { jobId: bundle.jobId, route, largest },
@@ -148,29 +163,32 @@ export class DiscordDeliverer implements Deliverer {
     logger.warn({ userId: target.userId }, 'Discord user unreachable: failure notice dropped');
   }
 
-  async #send(
-    route: Route,
-    target: DiscordReplyTarget,
-    bundle: DeliveryBundle,
-    stems: ChatStems,
-  ): Promise<void> {
+  /** The answer's body and files. The picture goes only when it fits too (a tiny limit gets the stats alone). */
+  async #compose(bundle: DeliveryBundle, stems: ChatStems, limits: PlatformLimits): Promise<ResultMessage> {
     const files: RawFile[] = [];
     for (const file of stems.files) files.push({ name: file.name, data: await readFile(file.path) });
-    const embed = resultEmbed(bundle, stems, bundle.picture !== null);
-    if (bundle.picture !== null)
-      files.push({ name: PICTURE_NAME, data: await readFile(bundle.picture), contentType: 'image/png' });
-    const body = {
-      embeds: [embed],
-      attachments: files.map((file, id) => ({ id, filename: file.name })),
+    const picture = bundle.picture === null ? null : await readFile(bundle.picture);
+    const withPicture = picture !== null && picture.length <= uploadBudget(limits);
+    if (withPicture) files.push({ name: PICTURE_NAME, data: picture, contentType: 'image/png' });
+    return {
+      body: {
+        embeds: [resultEmbed(bundle, stems, withPicture)],
+        attachments: files.map((file, id) => ({ id, filename: file.name })),
+      },
+      files,
+      largestBytes: Math.max(0, ...files.map((file) => (file.data as Buffer).length)),
     };
+  }
+
+  async #send(route: Route, target: DiscordReplyTarget, message: ResultMessage): Promise<void> {
     if (route === 'interaction') {
       await this.#options.rest.patch(
         Routes.webhookMessage(target.applicationId, target.interactionToken, '@original'),
-        { auth: false, body: { ...body, content: '', components: [] }, files },
+        { auth: false, body: { ...message.body, content: '', components: [] }, files: message.files },
       );
       return;
     }
-    await this.#post(route, target, body, files);
+    await this.#post(route, target, message.body, message.files);
   }
 
   /** A message in the channel (a reply, mentioning the user) or in the user's DMs. */

@@ -1,0 +1,463 @@
+/**
+ * The Discord bot end to end: the real `stembot bot` (discord.js on the gateway) and a real `stembot worker`
+ * (the real pipeline, model-free engine) on the real Redis, both talking to a local fake of Discord's REST API,
+ * CDN and gateway (tests/support/fakeDiscord.ts) through DISCORD_API_URL. The fake records every request, so
+ * the tests read what a user would have seen: the deferral, the status edits, the stems, the picture and the
+ * stats, and where they went when the interaction token could no longer carry them.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+
+import { ApplicationCommandOptionType } from 'discord.js';
+import type { Redis } from 'ioredis';
+
+import { encodeWav } from '../../src/pipeline/audio/wav.js';
+import { connectRedis } from '../../src/queue/queueContext.js';
+import { type CliProcess, startCli } from '../support/cli.js';
+import { type FakeDiscord, type RecordedRequest, startFakeDiscord } from '../support/fakeDiscord.js';
+import { testSong } from '../support/signals.js';
+import { dropTestKeys, TEST_REDIS_URL, testPrefix } from '../support/testRedis.js';
+
+const ORIGINAL = '/webhooks/:app/:token/messages/@original';
+const CALLBACK = '/interactions/:id/:token/callback';
+const CHANNEL_MESSAGES = '/channels/:channel/messages';
+const OPTION = ApplicationCommandOptionType;
+
+let dir: string;
+let songServer: Server;
+let songBase: string;
+const processes: CliProcess[] = [];
+
+function start(command: 'bot' | 'worker', fake: FakeDiscord, prefix: string, env: NodeJS.ProcessEnv = {}) {
+  const child = startCli([command], {
+    REDIS_URL: TEST_REDIS_URL,
+    STEMBOT_QUEUE_PREFIX: prefix,
+    DISCORD_TOKEN: fake.token,
+    DISCORD_API_URL: fake.apiUrl,
+    STEMBOT_ENGINE: 'repet',
+    STEMBOT_ALLOW_PRIVATE_URLS: '1',
+    STEMBOT_CACHE_DIR: join(dir, 'cache'),
+    STEMBOT_WORK_DIR: join(dir, `work-${processes.length}`),
+    STEMBOT_LOCK_MS: '4000',
+    STEMBOT_STALLED_INTERVAL_MS: '1000',
+    STEMBOT_HTTP_PORT: '0',
+    LOG_LEVEL: 'debug',
+    ...env,
+  });
+  processes.push(child);
+  return child;
+}
+
+async function stop(child: CliProcess): Promise<void> {
+  if (child.child.exitCode === null && child.child.signalCode === null) child.child.kill('SIGTERM');
+  await child.exited;
+}
+
+/** A WAV song on the fake CDN, as an attachment. */
+function songAttachment(fake: FakeDiscord, name: string, seconds: number, seed: number) {
+  const content = Buffer.from(encodeWav(testSong(Math.round(seconds * 44100), seed), 'f32'));
+  return fake.addAttachment({ filename: name, content, contentType: 'audio/x-wav' });
+}
+
+/** The requests of one interaction (its token is in the path of the callback and the webhook routes). */
+const forToken = (request: RecordedRequest, token: string) =>
+  request.path.includes(`/${token}/`) || request.path.endsWith(`/${token}`);
+
+/** The answer: a successful edit of the original response with the result embed. */
+function resultEdit(fake: FakeDiscord, token: string, timeoutMs = 60_000) {
+  return fake.waitFor(
+    () =>
+      fake
+        .requestsTo('PATCH', ORIGINAL)
+        .find(
+          (request) => forToken(request, token) && request.status === 200 && request.body?.embeds?.length > 0,
+        ),
+    timeoutMs,
+  );
+}
+
+const isMp3 = (bytes: Buffer) =>
+  bytes.subarray(0, 3).toString('latin1') === 'ID3' || (bytes[0] === 0xff && (bytes[1] & 0xe0) === 0xe0);
+const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/**
+ * Checks a message body with stems: the named stem files, the spectrogram as the embed image, the stats. With
+ * `pictureLimit`, the picture may be left out (it did not fit), but if it went it is within the limit.
+ */
+function assertStems(
+  request: RecordedRequest,
+  stems: readonly string[],
+  extension: string,
+  pictureLimit?: number,
+) {
+  const picture = request.files.find((file) => file.name === 'spectrogram.png');
+  const names = request.files.map((file) => file.name.replace(/^.* - /, ''));
+  assert.deepEqual(
+    names,
+    [
+      ...stems.map((stem) => `${stem}.${extension}`),
+      ...(picture || pictureLimit === undefined ? ['spectrogram.png'] : []),
+    ],
+    `stem files and picture: ${names.join(', ')}`,
+  );
+  const embed = request.body.embeds[0];
+  if (picture) {
+    assert.ok(picture.content.subarray(0, 8).equals(PNG_MAGIC), 'the spectrogram is a PNG');
+    assert.ok(
+      picture.content.length <= (pictureLimit ?? Infinity),
+      `the picture fits: ${picture.content.length} B`,
+    );
+    assert.equal(embed.image.url, 'attachment://spectrogram.png', 'the picture is the embed image');
+  } else {
+    assert.equal(embed.image, undefined, 'no picture, no embed image');
+  }
+  assert.match(embed.description, /Engine: repet on cpu/, 'the stats are in the embed');
+  assert.match(embed.description, /of audio in/, 'the stats give the processing time');
+}
+
+/** Whether the fake CDN served the file behind `url`. */
+const downloaded = (fake: FakeDiscord, url: string) =>
+  fake.downloads.includes(decodeURIComponent(new URL(url).pathname));
+
+/** A port nobody listens on now, for a status server whose address must be known before it starts. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((done) => server.close(done));
+  return port;
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'stembot-discord-'));
+  const songs = new Map([['/linked.wav', Buffer.from(encodeWav(testSong(5 * 44100, 11), 'f32'))]]);
+  songServer = createServer((req, res) => {
+    const song = songs.get(req.url ?? '');
+    if (!song) return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': 'audio/wav', 'content-length': song.length }).end(song);
+  });
+  await new Promise<void>((done) => songServer.listen(0, '127.0.0.1', done));
+  songBase = `http://127.0.0.1:${(songServer.address() as AddressInfo).port}`;
+});
+
+after(async () => {
+  await Promise.all(processes.map(stop));
+  await new Promise((done) => songServer.close(done));
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('Discord: songs in, stems out', () => {
+  const prefix = testPrefix('discord');
+  let fake: FakeDiscord;
+  let bot: CliProcess;
+  let worker: CliProcess;
+  let redis: Redis;
+  let publicUrl: string;
+
+  before(async () => {
+    fake = await startFakeDiscord();
+    redis = connectRedis(TEST_REDIS_URL);
+    const port = await freePort();
+    publicUrl = `http://127.0.0.1:${port}`;
+    worker = start('worker', fake, prefix, {
+      STEMBOT_HTTP_PORT: String(port),
+      STEMBOT_PUBLIC_URL: publicUrl,
+      STEMBOT_LINK_SECRET: 'a-test-secret-of-at-least-32-characters!',
+      STEMBOT_DOWNLOADS_DIR: join(dir, 'downloads'),
+    });
+    bot = start('bot', fake, prefix);
+    await Promise.all([worker.waitFor('worker ready', 60_000), bot.waitFor('discord bot ready', 30_000)]);
+  });
+
+  after(async () => {
+    await Promise.all([stop(bot), stop(worker)]);
+    const logs = bot.stderr() + worker.stderr();
+    await fake.close();
+    await dropTestKeys(redis, prefix);
+    redis.disconnect();
+    assert.ok(!logs.includes(fake.token), 'the bot token appears in no log line');
+  });
+
+  it('connects with the Guilds intent only, at the gateway address GET /gateway/bot gave', async () => {
+    const gateway = fake.requestsTo('GET', '/gateway/bot');
+    assert.ok(gateway.length >= 1, 'the bot asked where the gateway is');
+    assert.equal(gateway[0].auth, `Bot ${fake.token}`, 'with its bot token');
+    assert.equal(fake.identifies.length, 1, 'one IDENTIFY');
+    assert.equal(fake.identifies[0].intents, 1, 'intents: GUILDS (1 << 0) and nothing privileged');
+  });
+
+  it('/separate with an attachment: deferred at once, a queued status with Cancel, then three MP3 stems, picture and stats', async () => {
+    const song = songAttachment(fake, 'My Song.wav', 6, 1);
+    const interaction = fake.slashCommand({
+      name: 'separate',
+      options: [{ name: 'song', type: OPTION.Attachment, attachment: song }],
+    });
+    const deferral = await fake.waitFor(() =>
+      fake.requestsTo('POST', CALLBACK).find((request) => forToken(request, interaction.token)),
+    );
+    assert.equal(deferral.body.type, 5, 'DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE');
+    assert.ok(
+      !(Number(deferral.body.data?.flags ?? 0) & 64),
+      'the deferral is public (the stems are for the channel)',
+    );
+    assert.ok(deferral.status < 300, `the deferral was accepted (${deferral.status}) within Discord's 3 s`);
+
+    const queued = await fake.waitFor(() =>
+      fake
+        .requestsTo('PATCH', ORIGINAL)
+        .find(
+          (request) =>
+            forToken(request, interaction.token) &&
+            /In queue|Separating|Downloading|Reading/.test(request.body?.content ?? ''),
+        ),
+    );
+    assert.match(queued.body.content, /🎵 My Song/, 'the status names the song');
+    const button = queued.body.components[0].components[0];
+    assert.match(button.custom_id, /^cancel:/, 'a Cancel button under the status');
+
+    const result = await resultEdit(fake, interaction.token);
+    assertStems(result, ['Vocals', 'Music', 'Bleeding_in_Music'], 'mp3');
+    for (const file of result.files.slice(0, 3)) assert.ok(isMp3(file.content), `${file.name} is MP3`);
+    assert.deepEqual(result.body.components, [], 'the Cancel button is gone');
+    assert.match(result.body.embeds[0].title, /My Song/, 'the embed names the song');
+    assert.ok(downloaded(fake, song.url), 'the worker downloaded the attachment from the CDN itself');
+  });
+
+  it('/separate with preset, stems and format: two FLAC stems', async () => {
+    const song = songAttachment(fake, 'flac-me.wav', 5, 2);
+    const interaction = fake.slashCommand({
+      name: 'separate',
+      options: [
+        { name: 'song', type: OPTION.Attachment, attachment: song },
+        { name: 'preset', type: OPTION.String, value: 'fast' },
+        { name: 'stems', type: OPTION.String, value: 'vocals,music' },
+        { name: 'format', type: OPTION.String, value: 'flac' },
+      ],
+    });
+    const result = await resultEdit(fake, interaction.token);
+    assertStems(result, ['Vocals', 'Music'], 'flac');
+    for (const file of result.files.slice(0, 2))
+      assert.equal(file.content.subarray(0, 4).toString('latin1'), 'fLaC', `${file.name} is FLAC`);
+    assert.match(result.body.embeds[0].description, /preset fast/, 'the preset asked for');
+  });
+
+  it('"Separate stems" on a message with a picture and a song: the song is taken', async () => {
+    const cover = fake.addAttachment({ filename: 'cover.png', content: PNG_MAGIC, contentType: 'image/png' });
+    const song = songAttachment(fake, 'band-take.wav', 5, 3);
+    const interaction = fake.messageCommand({
+      name: 'Separate stems',
+      target: { content: 'our new take!', attachments: [cover, song] },
+    });
+    const result = await resultEdit(fake, interaction.token);
+    assertStems(result, ['Vocals', 'Music', 'Bleeding_in_Music'], 'mp3');
+    assert.ok(
+      downloaded(fake, song.url) && !downloaded(fake, cover.url),
+      'the song was downloaded, the picture was not',
+    );
+  });
+
+  it('/separate with a link', async () => {
+    const interaction = fake.slashCommand({
+      name: 'separate',
+      options: [{ name: 'link', type: OPTION.String, value: `${songBase}/linked.wav` }],
+    });
+    const result = await resultEdit(fake, interaction.token);
+    assertStems(result, ['Vocals', 'Music', 'Bleeding_in_Music'], 'mp3');
+  });
+
+  it('files over the interaction attachment_size_limit: a smaller MP3, with signed links to the full files', async () => {
+    const song = songAttachment(fake, 'boosted.wav', 6, 4);
+    // MP3 320 of 6 s is about 260 kB a stem; 192 kbit/s (about 160 kB) fits 200 000 bytes less the margin.
+    const interaction = fake.slashCommand({
+      name: 'separate',
+      attachmentSizeLimit: 200_000,
+      options: [{ name: 'song', type: OPTION.Attachment, attachment: song }],
+    });
+    const result = await resultEdit(fake, interaction.token);
+    assertStems(result, ['Vocals', 'Music', 'Bleeding_in_Music'], 'mp3', 190_000);
+    for (const file of result.files)
+      assert.ok(file.content.length <= 190_000, `${file.name}: ${file.content.length} B`);
+    const description: string = result.body.embeds[0].description;
+    assert.match(description, /Sent as MP3 192 kbit\/s: MP3 would be over Discord's 200 kB per file/);
+    const links = [...description.matchAll(/https?:\/\/\S+/g)].map((match) => match[0]);
+    assert.equal(links.length, 3, `a link per stem:\n${description}`);
+    assert.ok(
+      links.every((link) => link.startsWith(publicUrl)),
+      'links on the public URL',
+    );
+    const full = await fetch(links[0]);
+    assert.equal(full.status, 200, 'the link serves the file');
+    const bytes = Buffer.from(await full.arrayBuffer());
+    assert.ok(
+      isMp3(bytes) && bytes.length > result.files[0].content.length,
+      'the full MP3 320, bigger than the one sent',
+    );
+  });
+
+  it('nothing fits: only the picture and stats go as files, the stems as links', async () => {
+    const song = songAttachment(fake, 'tiny-limit.wav', 6, 5);
+    const interaction = fake.slashCommand({
+      name: 'separate',
+      attachmentSizeLimit: 40_000,
+      options: [{ name: 'song', type: OPTION.Attachment, attachment: song }],
+    });
+    const result = await resultEdit(fake, interaction.token);
+    // the picture comes only if it fits too; no stem file does
+    assert.ok(
+      result.files.every((file) => file.name === 'spectrogram.png' && file.content.length <= 38_000),
+      `no stem file: ${result.files.map((file) => `${file.name} ${file.content.length} B`).join(', ')}`,
+    );
+    const description: string = result.body.embeds[0].description;
+    assert.match(description, /40 kB this chat takes per file: here is a link to the MP3 320 kbit\/s files/);
+    assert.equal([...description.matchAll(/https?:\/\/\S+/g)].length, 3, 'three links');
+  });
+
+  it('Discord refusing the size it announced (413): the stems are fitted again below what failed', async () => {
+    const song = songAttachment(fake, 'refit.wav', 6, 6);
+    // Discord announces 10 MiB here but refuses anything over 200 000 bytes.
+    const interaction = fake.slashCommand({
+      name: 'separate',
+      enforcedUploadLimit: 200_000,
+      options: [{ name: 'song', type: OPTION.Attachment, attachment: song }],
+    });
+    const result = await resultEdit(fake, interaction.token);
+    const refused = fake
+      .requestsTo('PATCH', ORIGINAL)
+      .find((request) => forToken(request, interaction.token) && request.status === 413);
+    assert.ok(refused, 'the first upload was refused');
+    const largest = (request: RecordedRequest) =>
+      Math.max(
+        ...request.files.filter((file) => file.name !== 'spectrogram.png').map((file) => file.content.length),
+      );
+    assert.ok(largest(result) < largest(refused), `fitted below ${largest(refused)} B: ${largest(result)} B`);
+    assertStems(result, ['Vocals', 'Music', 'Bleeding_in_Music'], 'mp3', 200_000);
+  });
+
+  it('the token dies before the stems are ready: they are posted in the channel, replying to the status message', async () => {
+    const song = songAttachment(fake, 'late.wav', 6, 7);
+    const interaction = fake.slashCommand({
+      name: 'separate',
+      options: [{ name: 'song', type: OPTION.Attachment, attachment: song }],
+    });
+    const queued = await fake.waitFor(() =>
+      fake
+        .requestsTo('PATCH', ORIGINAL)
+        .find(
+          (request) =>
+            forToken(request, interaction.token) &&
+            request.status === 200 &&
+            /cancel:/.test(JSON.stringify(request.body.components ?? [])),
+        ),
+    );
+    fake.expireToken(interaction.token);
+    const statusId = [...fake.messages.values()].find(
+      (message) => message.interaction_token === interaction.token,
+    )?.id;
+    assert.ok(statusId, 'the status message (the original response) exists');
+    const posted = await fake.waitFor(
+      () =>
+        fake
+          .requestsTo('POST', CHANNEL_MESSAGES)
+          .find(
+            (request) => request.status === 200 && request.body?.message_reference?.message_id === statusId,
+          ),
+      60_000,
+    );
+    assertStems(posted, ['Vocals', 'Music', 'Bleeding_in_Music'], 'mp3');
+    assert.equal(posted.auth, `Bot ${fake.token}`, 'posted with the bot token');
+    assert.equal(posted.body.content, `<@${interaction.payload.member?.user.id}>`, 'mentioning who asked');
+    assert.deepEqual(
+      posted.body.allowed_mentions,
+      { users: [interaction.payload.member?.user.id] },
+      'and only them',
+    );
+    const closed = await fake.waitFor(() =>
+      fake
+        .requestsTo('PATCH', '/channels/:channel/messages/:message')
+        .find((request) => request.path.endsWith(`/${statusId}`)),
+    );
+    assert.match(closed.body.content, /Done/, 'the old status message says where the stems are');
+    assert.deepEqual(closed.body.components, [], 'and loses its Cancel button');
+  });
+
+  it('a job that ends after the token: straight to the channel, replying to the song message', async () => {
+    const song = songAttachment(fake, 'old-token.wav', 5, 9);
+    // created 14 minutes ago: the token has less than the upload margin left when the stems are ready
+    const interaction = fake.messageCommand({
+      name: 'Separate stems',
+      createdAt: Date.now() - 14 * 60_000,
+      target: { attachments: [song] },
+    });
+    const targetId = (interaction.payload.data as { target_id: string }).target_id;
+    const posted = await fake.waitFor(
+      () =>
+        fake
+          .requestsTo('POST', CHANNEL_MESSAGES)
+          .find(
+            (request) => request.status === 200 && request.body?.message_reference?.message_id === targetId,
+          ),
+      60_000,
+    );
+    assertStems(posted, ['Vocals', 'Music', 'Bleeding_in_Music'], 'mp3');
+    assert.ok(
+      !fake
+        .requestsTo('PATCH', ORIGINAL)
+        .some((request) => forToken(request, interaction.token) && request.body?.embeds?.length > 0),
+      'no attempt to put the stems on the interaction whose token was about to die',
+    );
+  });
+
+  it('a message command whose channel refuses the bot, after the token: the stems come by DM', async () => {
+    const channelId = '1300000000000000077';
+    fake.refuseChannel(channelId, 50001);
+    const song = songAttachment(fake, 'dm-me.wav', 5, 8);
+    const interaction = fake.messageCommand({
+      name: 'Separate stems',
+      channelId,
+      target: { attachments: [song] },
+    });
+    await fake.waitFor(() =>
+      fake
+        .requestsTo('PATCH', ORIGINAL)
+        .find(
+          (request) =>
+            forToken(request, interaction.token) &&
+            /cancel:/.test(JSON.stringify(request.body?.components ?? [])),
+        ),
+    );
+    fake.expireToken(interaction.token);
+    const refusedInChannel = await fake.waitFor(
+      () =>
+        fake
+          .requestsTo('POST', CHANNEL_MESSAGES)
+          .find((request) => request.path.includes(`/channels/${channelId}/`) && request.status === 403),
+      60_000,
+    );
+    assert.equal(
+      refusedInChannel.body.message_reference.message_id,
+      (interaction.payload.data as { target_id: string }).target_id,
+      'the channel answer replied to the song message',
+    );
+    const dm = await fake.waitFor(() =>
+      fake.requestsTo('POST', '/users/@me/channels').find((request) => request.status === 200),
+    );
+    assert.equal(dm.body.recipient_id, interaction.payload.member?.user.id, 'a DM to the user who asked');
+    const posted = await fake.waitFor(() =>
+      fake
+        .requestsTo('POST', CHANNEL_MESSAGES)
+        .find(
+          (request) =>
+            request.at >= dm.at &&
+            !request.path.includes(`/channels/${channelId}/`) &&
+            request.status === 200 &&
+            request.files.length === 4,
+        ),
+    );
+    assertStems(posted, ['Vocals', 'Music', 'Bleeding_in_Music'], 'mp3');
+  });
+});
