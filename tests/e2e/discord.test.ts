@@ -18,7 +18,7 @@ import type { Redis } from 'ioredis';
 
 import { encodeWav } from '../../src/pipeline/audio/wav.js';
 import { connectRedis } from '../../src/queue/queueContext.js';
-import { type CliProcess, startCli } from '../support/cli.js';
+import { type CliProcess, runCli, startCli } from '../support/cli.js';
 import { type FakeDiscord, type RecordedRequest, startFakeDiscord } from '../support/fakeDiscord.js';
 import { testSong } from '../support/signals.js';
 import { dropTestKeys, TEST_REDIS_URL, testPrefix } from '../support/testRedis.js';
@@ -344,7 +344,7 @@ describe('Discord: songs in, stems out', () => {
       name: 'separate',
       options: [{ name: 'song', type: OPTION.Attachment, attachment: song }],
     });
-    const queued = await fake.waitFor(() =>
+    await fake.waitFor(() =>
       fake
         .requestsTo('PATCH', ORIGINAL)
         .find(
@@ -459,5 +459,294 @@ describe('Discord: songs in, stems out', () => {
         ),
     );
     assertStems(posted, ['Vocals', 'Music', 'Bleeding_in_Music'], 'mp3');
+  });
+});
+
+/** The ephemeral message an interaction got: an immediate reply (type 4) or a follow-up, flags 64. */
+function ephemeralTo(fake: FakeDiscord, token: string, timeoutMs = 20_000) {
+  return fake.waitFor(() => {
+    const reply = fake
+      .requestsTo('POST', CALLBACK)
+      .find((request) => forToken(request, token) && request.body?.type === 4);
+    if (reply && Number(reply.body.data?.flags ?? 0) & 64) return String(reply.body.data.content);
+    const followUp = fake
+      .requestsTo('POST', '/webhooks/:app/:token')
+      .find((request) => forToken(request, token) && Number(request.body?.flags ?? 0) & 64);
+    return followUp ? String(followUp.body.content) : undefined;
+  }, timeoutMs);
+}
+
+describe('Discord: refusals, errors, cancel and admin commands', () => {
+  const prefix = testPrefix('discord-refusals');
+  const ADMIN = '1400000000000000099';
+  const OWNER = { id: '1400000000000000010', username: 'singer' };
+  const OTHER = { id: '1400000000000000011', username: 'heckler' };
+  let fake: FakeDiscord;
+  let bot: CliProcess;
+  let worker: CliProcess;
+  let redis: Redis;
+
+  before(async () => {
+    fake = await startFakeDiscord();
+    redis = connectRedis(TEST_REDIS_URL);
+    const limits = {
+      STEMBOT_ALLOW_PRIVATE_URLS: '0',
+      STEMBOT_MAX_JOBS_IN_FLIGHT: '1',
+      STEMBOT_MAX_INPUT_MB: '1',
+      DISCORD_ADMIN_IDS: ADMIN,
+    };
+    worker = start('worker', fake, prefix, limits);
+    bot = start('bot', fake, prefix, limits);
+    await Promise.all([worker.waitFor('worker ready', 60_000), bot.waitFor('discord bot ready', 30_000)]);
+  });
+
+  after(async () => {
+    await Promise.all([stop(bot), stop(worker)]);
+    const logs = bot.stderr() + worker.stderr();
+    await fake.close();
+    await dropTestKeys(redis, prefix);
+    redis.disconnect();
+    assert.ok(!logs.includes(fake.token), 'the bot token appears in no log line');
+  });
+
+  it('refuses at once, ephemerally and with a reason, what the payload shows is no song', async () => {
+    const cases: [string, ReturnType<FakeDiscord['slashCommand']>, RegExp][] = [
+      ['no song', fake.slashCommand({ name: 'separate' }), /Attach a song with the `song` option/],
+      [
+        'a PDF',
+        fake.slashCommand({
+          name: 'separate',
+          options: [
+            {
+              name: 'song',
+              type: OPTION.Attachment,
+              attachment: fake.addAttachment({
+                filename: 'score.pdf',
+                content: Buffer.from('%PDF-1.4'),
+                contentType: 'application/pdf',
+              }),
+            },
+          ],
+        }),
+        /“score\.pdf” \(application\/pdf\) is not audio or video/,
+      ],
+      [
+        'a file over STEMBOT_MAX_INPUT_MB',
+        fake.slashCommand({
+          name: 'separate',
+          options: [
+            { name: 'song', type: OPTION.Attachment, attachment: songAttachment(fake, 'big.wav', 4, 1) },
+          ],
+        }),
+        /the largest song I take is 1/,
+      ],
+      [
+        'a voice message over the length limit',
+        fake.slashCommand({
+          name: 'separate',
+          options: [
+            {
+              name: 'song',
+              type: OPTION.Attachment,
+              attachment: fake.addAttachment({
+                filename: 'voice-message.ogg',
+                content: Buffer.from('OggS'),
+                contentType: 'audio/ogg',
+                durationSecs: 3600,
+              }),
+            },
+          ],
+        }),
+        /1:00:00 long; the longest I take is 20:00/,
+      ],
+      [
+        'text that is no link',
+        fake.slashCommand({
+          name: 'separate',
+          options: [{ name: 'link', type: OPTION.String, value: 'my favourite song' }],
+        }),
+        /is not a link/,
+      ],
+      [
+        'a message without a song',
+        fake.messageCommand({ name: 'Separate stems', target: { content: 'hello everyone' } }),
+        /has no audio or video file and no link/,
+      ],
+      [
+        'a command this bot no longer has',
+        fake.slashCommand({ name: 'karaoke' }),
+        /I do not know this command/,
+      ],
+    ];
+    for (const [what, interaction, expected] of cases) {
+      const text = await ephemeralTo(fake, interaction.token);
+      assert.match(text, expected, what);
+      assert.ok(
+        !fake
+          .requestsTo('POST', CALLBACK)
+          .some((request) => forToken(request, interaction.token) && request.body.type === 5),
+        `${what}: answered without a deferral`,
+      );
+    }
+    assert.equal(fake.downloads.length, 0, 'nothing was downloaded');
+  });
+
+  it('a link to a private address: deferred, then the public response removed and the refusal told ephemerally', async () => {
+    const interaction = fake.slashCommand({
+      name: 'separate',
+      options: [{ name: 'link', type: OPTION.String, value: 'http://169.254.169.254/latest/meta-data' }],
+    });
+    assert.match(await ephemeralTo(fake, interaction.token), /^❌ .*(private|internal|local)/i);
+    assert.ok(
+      fake.requestsTo('DELETE', ORIGINAL).some((request) => forToken(request, interaction.token)),
+      'the public "thinking…" response was deleted',
+    );
+  });
+
+  it('a file that is not audio inside: the worker says so ephemerally and removes the status', async () => {
+    const fakeMp3 = fake.addAttachment({
+      filename: 'fake.mp3',
+      content: Buffer.from('this is not audio at all'.repeat(50)),
+      contentType: 'audio/mpeg',
+    });
+    const interaction = fake.slashCommand({
+      name: 'separate',
+      user: OTHER,
+      options: [{ name: 'song', type: OPTION.Attachment, attachment: fakeMp3 }],
+    });
+    const text = await ephemeralTo(fake, interaction.token, 60_000);
+    assert.match(text, /^❌ /, 'a failure notice');
+    await fake.waitFor(() =>
+      fake.requestsTo('DELETE', ORIGINAL).find((request) => forToken(request, interaction.token)),
+    );
+    assert.equal(
+      fake.downloads.filter((path) => path.endsWith('/fake.mp3')).length,
+      1,
+      'downloaded once: no retry of bad input',
+    );
+  });
+
+  it('over the in-flight quota: refused; Cancel: refused to others, done for the owner', async () => {
+    const first = fake.slashCommand({
+      name: 'separate',
+      user: OWNER,
+      options: [
+        { name: 'song', type: OPTION.Attachment, attachment: songAttachment(fake, 'long.wav', 2.5, 2) },
+      ],
+    });
+    const queued = await fake.waitFor(() =>
+      fake
+        .requestsTo('PATCH', ORIGINAL)
+        .find(
+          (request) =>
+            forToken(request, first.token) && /cancel:/.test(JSON.stringify(request.body?.components ?? [])),
+        ),
+    );
+    const second = fake.slashCommand({
+      name: 'separate',
+      user: OWNER,
+      options: [
+        { name: 'song', type: OPTION.Attachment, attachment: songAttachment(fake, 'second.wav', 2, 3) },
+      ],
+    });
+    assert.match(
+      await ephemeralTo(fake, second.token),
+      /^❌ .*(in progress|at a time|wait)/i,
+      'the quota refusal',
+    );
+
+    const customId = queued.body.components[0].components[0].custom_id as string;
+    const statusId = [...fake.messages.values()].find(
+      (message) => message.interaction_token === first.token,
+    )?.id;
+    const stranger = fake.buttonPress({ customId, messageId: statusId, user: OTHER });
+    assert.match(await ephemeralTo(fake, stranger.token), /Only the person who sent this song can cancel it/);
+    const owner = fake.buttonPress({ customId, messageId: statusId, user: OWNER });
+    const update = await fake.waitFor(() =>
+      fake.requestsTo('POST', CALLBACK).find((request) => forToken(request, owner.token)),
+    );
+    assert.equal(update.body.type, 7, 'UPDATE_MESSAGE on the status');
+    assert.match(update.body.data.content, /Cancelled/);
+    assert.deepEqual(update.body.data.components, [], 'the button is gone');
+    // the slot is free again: the next song queues
+    const third = fake.slashCommand({
+      name: 'separate',
+      user: OWNER,
+      options: [
+        { name: 'song', type: OPTION.Attachment, attachment: songAttachment(fake, 'third.wav', 2, 4) },
+      ],
+    });
+    await resultEdit(fake, third.token);
+    assert.ok(
+      !fake
+        .requestsTo('PATCH', ORIGINAL)
+        .some((request) => forToken(request, first.token) && request.body?.embeds?.length > 0),
+      'the cancelled song got no stems',
+    );
+  });
+
+  it('/stats for the admins only, /help for everyone, both ephemeral', async () => {
+    const refused = fake.slashCommand({ name: 'stats', user: OTHER });
+    assert.match(await ephemeralTo(fake, refused.token), /is for the admins of this bot/);
+    const stats = fake.slashCommand({ name: 'stats', user: { id: ADMIN, username: 'operator' } });
+    const deferral = await fake.waitFor(() =>
+      fake.requestsTo('POST', CALLBACK).find((request) => forToken(request, stats.token)),
+    );
+    assert.equal(deferral.body.type, 5, 'deferred');
+    assert.equal(Number(deferral.body.data.flags) & 64, 64, 'ephemerally');
+    const answer = await fake.waitFor(() =>
+      fake
+        .requestsTo('PATCH', ORIGINAL)
+        .find((request) => forToken(request, stats.token) && request.status === 200),
+    );
+    assert.match(answer.body.content, /Workers/i, 'the stats of queue and workers');
+    const help = fake.slashCommand({ name: 'help', attachmentSizeLimit: 26_214_400 });
+    const text = await ephemeralTo(fake, help.token);
+    assert.match(text, /Separate stems/, 'help names the message command');
+    assert.match(text, /26\.2 MB/, "help gives this channel's upload limit");
+  });
+});
+
+describe('Discord: with Redis down', () => {
+  it('says the queue is unavailable, ephemerally, and queues nothing', async () => {
+    const fake = await startFakeDiscord();
+    const bot = start('bot', fake, testPrefix('discord-down'), { REDIS_URL: 'redis://127.0.0.1:1' });
+    try {
+      await bot.waitFor('discord bot ready', 30_000);
+      const interaction = fake.slashCommand({
+        name: 'separate',
+        options: [
+          { name: 'song', type: OPTION.Attachment, attachment: songAttachment(fake, 'down.wav', 1, 5) },
+        ],
+      });
+      assert.match(await ephemeralTo(fake, interaction.token), /queue is unavailable/);
+    } finally {
+      await stop(bot);
+      await fake.close();
+    }
+  });
+});
+
+describe('stembot discord register', () => {
+  it('puts the four commands globally, or in one server, and refuses a bad server id', async () => {
+    const fake = await startFakeDiscord();
+    try {
+      const env = { DISCORD_TOKEN: fake.token, DISCORD_API_URL: fake.apiUrl };
+      const global = await runCli(['discord', 'register'], env);
+      assert.equal(global.code, 0, global.stderr);
+      assert.match(global.stdout, /Registered 4 commands .* globally/);
+      assert.deepEqual(
+        fake.registeredCommands().map((command) => command.name),
+        ['separate', 'Separate stems', 'stats', 'help'],
+      );
+      const guild = await runCli(['discord', 'register', '--guild', '1200000000000000001'], env);
+      assert.equal(guild.code, 0, guild.stderr);
+      assert.equal(fake.registeredCommands('1200000000000000001').length, 4, 'in the server');
+      const bad = await runCli(['discord', 'register', '--guild', 'my-server'], env);
+      assert.equal(bad.code, 2, 'a bad server id is a usage error');
+      assert.match(bad.stderr, /--guild must be a server id/);
+    } finally {
+      await fake.close();
+    }
   });
 });
