@@ -22,14 +22,13 @@ import {
   separationSettingsSchema,
 } from '../../queue/jobSchema.js';
 import { listOpenRequests } from '../../queue/openRequests.js';
-import type { SeparationProducer, SubmitOutcome } from '../../queue/producer.js';
+import type { SeparationProducer } from '../../queue/producer.js';
 import type { QueueContext } from '../../queue/queueContext.js';
 import { checkLink, isLinkFetchError } from '../../queue/sources/fetchLink.js';
-import { songTitle } from '../../queue/songTitle.js';
 import type { StatusBoards } from '../core/statusBoards.js';
 import { checkSongLimits } from '../core/songLimits.js';
-import { QUEUE_UNAVAILABLE, statusMessageText } from '../core/statusText.js';
-import { withTimeout } from '../core/withTimeout.js';
+import { QUEUE_UNAVAILABLE } from '../core/statusText.js';
+import { submitForChat } from '../core/submitForChat.js';
 import {
   CANCEL_BUTTON_PREFIX,
   COMMAND_NAMES,
@@ -217,34 +216,14 @@ async function submitSong(
     sourceMessageId,
     attachmentSizeLimit: interaction.attachmentSizeLimit ?? null,
   });
-  let outcome: SubmitOutcome;
-  try {
-    outcome = await withTimeout(
-      options.producer.submit({
-        source: jobSource,
-        settings,
-        requester: requesterOf(interaction, options),
-        replyTo,
-      }),
-      options.submitTimeoutMs ?? 10_000,
-    );
-  } catch (error) {
-    options.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'submit failed');
-    return refuseLater(`⚠️ ${QUEUE_UNAVAILABLE}`);
-  }
-  if (outcome.status === 'refused') return refuseLater(`❌ ${outcome.reason}`);
-  const title = songTitle(jobSource);
-  const text =
-    outcome.status === 'queued'
-      ? statusMessageText(title, settings, {
-          stage: 'queued',
-          pct: 0,
-          queuePosition: outcome.position,
-          etaS: outcome.etaS,
-        })
-      : `🎵 ${title}\n⏳ Someone asked for this song with the same settings already: you will get it at the same time.`;
-  options.statusBoards?.recordEdit(discordBoardKey(interaction.token), text);
-  await interaction.editReply({ content: text, components: [cancelRow(outcome.jobId)] });
+  const outcome = await submitForChat(
+    options.producer,
+    { source: jobSource, settings, requester: requesterOf(interaction, options), replyTo },
+    { logger: options.logger, timeoutMs: options.submitTimeoutMs },
+  );
+  if (!outcome.accepted) return refuseLater(outcome.text);
+  options.statusBoards?.recordEdit(discordBoardKey(interaction.token), outcome.text);
+  await interaction.editReply({ content: outcome.text, components: [cancelRow(outcome.jobId)] });
 }
 
 async function cancelButton(interaction: ButtonInteraction, options: DiscordBotOptions): Promise<void> {

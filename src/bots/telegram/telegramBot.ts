@@ -7,16 +7,15 @@ import { adminStats, formatAdminStats } from '../../queue/adminStats.js';
 import { cancelOpenRequests } from '../../queue/cancelRequest.js';
 import type { JobSource, Requester, SeparateJobData, SeparationSettings } from '../../queue/jobSchema.js';
 import { listOpenRequests } from '../../queue/openRequests.js';
-import type { SeparationProducer, SubmitOutcome } from '../../queue/producer.js';
+import type { SeparationProducer } from '../../queue/producer.js';
 import { type QueueContext, stembotKey } from '../../queue/queueContext.js';
 import { checkLink, isLinkFetchError } from '../../queue/sources/fetchLink.js';
-import { songTitle } from '../../queue/songTitle.js';
 import type { TelegramLimits } from '../core/planDelivery.js';
 import { parseSettingsArgs } from '../core/settingsArgs.js';
 import { describeSettings } from '../core/settingsNames.js';
-import { QUEUE_UNAVAILABLE, statusMessageText } from '../core/statusText.js';
+import { QUEUE_UNAVAILABLE } from '../core/statusText.js';
 import { checkSongLimits } from '../core/songLimits.js';
-import { withTimeout } from '../core/withTimeout.js';
+import { submitForChat } from '../core/submitForChat.js';
 import { loadUserSettings, saveUserSettings } from '../core/userSettings.js';
 import { formatBytes } from '../../format/formatBytes.js';
 import { helpText } from './botTexts.js';
@@ -300,41 +299,20 @@ async function submitSong(
     statusMessageId: status.message_id,
     threadId,
   });
-  let outcome: SubmitOutcome;
-  try {
-    outcome = await withTimeout(
-      options.producer.submit({
-        source: jobSource,
-        settings,
-        requester: requesterOf(user, options),
-        replyTo,
-      }),
-      options.submitTimeoutMs ?? 10_000,
-    );
-  } catch (error) {
-    options.logger.error({ err: error instanceof Error ? error.message : String(error) }, 'submit failed');
-    await ctx.api
-      .editMessageText(chat.id, status.message_id, `⚠️ ${QUEUE_UNAVAILABLE}`)
-      .catch(() => undefined);
+  const outcome = await submitForChat(
+    options.producer,
+    { source: jobSource, settings, requester: requesterOf(user, options), replyTo },
+    { logger: options.logger, timeoutMs: options.submitTimeoutMs },
+  );
+  if (!outcome.accepted) {
+    await ctx.api.editMessageText(chat.id, status.message_id, outcome.text).catch(() => undefined);
     return;
   }
-  if (outcome.status === 'refused') {
-    await ctx.api.editMessageText(chat.id, status.message_id, `❌ ${outcome.reason}`).catch(() => undefined);
-    return;
-  }
-  const title = songTitle(jobSource);
-  const text =
-    outcome.status === 'queued'
-      ? statusMessageText(title, settings, {
-          stage: 'queued',
-          pct: 0,
-          queuePosition: outcome.position,
-          etaS: outcome.etaS,
-        })
-      : `🎵 ${title}\n⏳ Someone asked for this song with the same settings already: you will get it at the same time.`;
-  options.statusMessages?.recordEdit(telegramBoardKey(chat.id, status.message_id), text);
+  options.statusMessages?.recordEdit(telegramBoardKey(chat.id, status.message_id), outcome.text);
   await ctx.api
-    .editMessageText(chat.id, status.message_id, text, { reply_markup: cancelKeyboard(outcome.jobId) })
+    .editMessageText(chat.id, status.message_id, outcome.text, {
+      reply_markup: cancelKeyboard(outcome.jobId),
+    })
     .catch(ignoreNotModified);
 }
 
