@@ -3,6 +3,7 @@ import { Client, GatewayIntentBits } from 'discord.js';
 import { Bot } from 'grammy';
 import type { Logger } from 'pino';
 
+import type { IntakeLimits } from '../bots/core/songLimits.js';
 import { StatusBoards } from '../bots/core/statusBoards.js';
 import { installDiscordHandlers } from '../bots/discord/discordBot.js';
 import { discordRestOptions } from '../bots/discord/discordRest.js';
@@ -226,7 +227,7 @@ async function startDiscord(shared: Shared, token: string): Promise<PlatformBot>
   };
 }
 
-function intakeOf(env: BotEnv) {
+function intakeOf(env: BotEnv): IntakeLimits {
   return {
     maxInputBytes: env.STEMBOT_MAX_INPUT_MB * 1024 * 1024,
     maxDurationS: env.STEMBOT_MAX_DURATION_S,

@@ -6,19 +6,17 @@
  * stats, and where they went when the interaction token could no longer carry them.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { ApplicationCommandOptionType } from 'discord.js';
-import type { Redis } from 'ioredis';
 
 import { encodeWav } from '../../src/pipeline/audio/wav.js';
 import { connectRedis } from '../../src/queue/queueContext.js';
-import { type CliProcess, runCli, startCli } from '../support/cli.js';
+import { type ChatBotHarness, startChatBotHarness, stopCli } from '../support/chatBotHarness.js';
+import { runCli } from '../support/cli.js';
 import { type FakeDiscord, type RecordedRequest, startFakeDiscord } from '../support/fakeDiscord.js';
 import { testSong } from '../support/signals.js';
 import { dropTestKeys, TEST_REDIS_URL, testPrefix } from '../support/testRedis.js';
@@ -28,34 +26,36 @@ const CALLBACK = '/interactions/:id/:token/callback';
 const CHANNEL_MESSAGES = '/channels/:channel/messages';
 const OPTION = ApplicationCommandOptionType;
 
-let dir: string;
-let songServer: Server;
-let songBase: string;
-const processes: CliProcess[] = [];
+let harness: ChatBotHarness;
 
 function start(command: 'bot' | 'worker', fake: FakeDiscord, prefix: string, env: NodeJS.ProcessEnv = {}) {
-  const child = startCli([command], {
-    REDIS_URL: TEST_REDIS_URL,
-    STEMBOT_QUEUE_PREFIX: prefix,
-    DISCORD_TOKEN: fake.token,
-    DISCORD_API_URL: fake.apiUrl,
-    STEMBOT_ENGINE: 'repet',
-    STEMBOT_ALLOW_PRIVATE_URLS: '1',
-    STEMBOT_CACHE_DIR: join(dir, 'cache'),
-    STEMBOT_WORK_DIR: join(dir, `work-${processes.length}`),
-    STEMBOT_LOCK_MS: '4000',
-    STEMBOT_STALLED_INTERVAL_MS: '1000',
-    STEMBOT_HTTP_PORT: '0',
-    LOG_LEVEL: 'debug',
-    ...env,
-  });
-  processes.push(child);
-  return child;
+  return harness.start(command, prefix, { DISCORD_TOKEN: fake.token, DISCORD_API_URL: fake.apiUrl, ...env });
 }
 
-async function stop(child: CliProcess): Promise<void> {
-  if (child.child.exitCode === null && child.child.signalCode === null) child.child.kill('SIGTERM');
-  await child.exited;
+/**
+ * A fake Discord with a bot and a worker on it, ready; `close` stops them and checks that no log line of either
+ * holds the bot token.
+ */
+async function startDiscordPair(
+  prefix: string,
+  env: { bot?: NodeJS.ProcessEnv; worker?: NodeJS.ProcessEnv },
+) {
+  const fake = await startFakeDiscord();
+  const redis = connectRedis(TEST_REDIS_URL);
+  const worker = start('worker', fake, prefix, env.worker);
+  const bot = start('bot', fake, prefix, env.bot);
+  await Promise.all([worker.waitFor('worker ready', 60_000), bot.waitFor('discord bot ready', 30_000)]);
+  return {
+    fake,
+    async close() {
+      await Promise.all([stopCli(bot), stopCli(worker)]);
+      const logs = bot.stderr() + worker.stderr();
+      await fake.close();
+      await dropTestKeys(redis, prefix);
+      redis.disconnect();
+      assert.ok(!logs.includes(fake.token), 'the bot token appears in no log line');
+    },
+  };
 }
 
 /** A WAV song on the fake CDN, as an attachment. */
@@ -134,54 +134,30 @@ async function freePort(): Promise<number> {
 }
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'stembot-discord-'));
-  const songs = new Map([['/linked.wav', Buffer.from(encodeWav(testSong(5 * 44100, 11), 'f32'))]]);
-  songServer = createServer((req, res) => {
-    const song = songs.get(req.url ?? '');
-    if (!song) return void res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': 'audio/wav', 'content-length': song.length }).end(song);
-  });
-  await new Promise<void>((done) => songServer.listen(0, '127.0.0.1', done));
-  songBase = `http://127.0.0.1:${(songServer.address() as AddressInfo).port}`;
+  harness = await startChatBotHarness('discord');
 });
 
-after(async () => {
-  await Promise.all(processes.map(stop));
-  await new Promise((done) => songServer.close(done));
-  await rm(dir, { recursive: true, force: true });
-});
+after(() => harness.close());
 
 describe('Discord: songs in, stems out', () => {
-  const prefix = testPrefix('discord');
   let fake: FakeDiscord;
-  let bot: CliProcess;
-  let worker: CliProcess;
-  let redis: Redis;
   let publicUrl: string;
+  let close: () => Promise<void>;
 
   before(async () => {
-    fake = await startFakeDiscord();
-    redis = connectRedis(TEST_REDIS_URL);
     const port = await freePort();
     publicUrl = `http://127.0.0.1:${port}`;
-    worker = start('worker', fake, prefix, {
-      STEMBOT_HTTP_PORT: String(port),
-      STEMBOT_PUBLIC_URL: publicUrl,
-      STEMBOT_LINK_SECRET: 'a-test-secret-of-at-least-32-characters!',
-      STEMBOT_DOWNLOADS_DIR: join(dir, 'downloads'),
-    });
-    bot = start('bot', fake, prefix);
-    await Promise.all([worker.waitFor('worker ready', 60_000), bot.waitFor('discord bot ready', 30_000)]);
+    ({ fake, close } = await startDiscordPair(testPrefix('discord'), {
+      worker: {
+        STEMBOT_HTTP_PORT: String(port),
+        STEMBOT_PUBLIC_URL: publicUrl,
+        STEMBOT_LINK_SECRET: 'a-test-secret-of-at-least-32-characters!',
+        STEMBOT_DOWNLOADS_DIR: join(harness.dir, 'downloads'),
+      },
+    }));
   });
 
-  after(async () => {
-    await Promise.all([stop(bot), stop(worker)]);
-    const logs = bot.stderr() + worker.stderr();
-    await fake.close();
-    await dropTestKeys(redis, prefix);
-    redis.disconnect();
-    assert.ok(!logs.includes(fake.token), 'the bot token appears in no log line');
-  });
+  after(() => close());
 
   it('connects with the Guilds intent only, at the gateway address GET /gateway/bot gave', async () => {
     const gateway = fake.requestsTo('GET', '/gateway/bot');
@@ -264,7 +240,7 @@ describe('Discord: songs in, stems out', () => {
   it('/separate with a link', async () => {
     const interaction = fake.slashCommand({
       name: 'separate',
-      options: [{ name: 'link', type: OPTION.String, value: `${songBase}/linked.wav` }],
+      options: [{ name: 'link', type: OPTION.String, value: `${harness.songBase}/linked.wav` }],
     });
     const result = await resultEdit(fake, interaction.token);
     assertStems(result, ['Vocals', 'Music', 'Bleeding_in_Music'], 'mp3');
@@ -477,37 +453,26 @@ function ephemeralTo(fake: FakeDiscord, token: string, timeoutMs = 20_000) {
 }
 
 describe('Discord: refusals, errors, cancel and admin commands', () => {
-  const prefix = testPrefix('discord-refusals');
   const ADMIN = '1400000000000000099';
   const OWNER = { id: '1400000000000000010', username: 'singer' };
   const OTHER = { id: '1400000000000000011', username: 'heckler' };
   let fake: FakeDiscord;
-  let bot: CliProcess;
-  let worker: CliProcess;
-  let redis: Redis;
+  let close: () => Promise<void>;
 
   before(async () => {
-    fake = await startFakeDiscord();
-    redis = connectRedis(TEST_REDIS_URL);
     const limits = {
       STEMBOT_ALLOW_PRIVATE_URLS: '0',
       STEMBOT_MAX_JOBS_IN_FLIGHT: '1',
       STEMBOT_MAX_INPUT_MB: '1',
       DISCORD_ADMIN_IDS: ADMIN,
     };
-    worker = start('worker', fake, prefix, limits);
-    bot = start('bot', fake, prefix, limits);
-    await Promise.all([worker.waitFor('worker ready', 60_000), bot.waitFor('discord bot ready', 30_000)]);
+    ({ fake, close } = await startDiscordPair(testPrefix('discord-refusals'), {
+      bot: limits,
+      worker: limits,
+    }));
   });
 
-  after(async () => {
-    await Promise.all([stop(bot), stop(worker)]);
-    const logs = bot.stderr() + worker.stderr();
-    await fake.close();
-    await dropTestKeys(redis, prefix);
-    redis.disconnect();
-    assert.ok(!logs.includes(fake.token), 'the bot token appears in no log line');
-  });
+  after(() => close());
 
   it('refuses at once, ephemerally and with a reason, what the payload shows is no song', async () => {
     const cases: [string, ReturnType<FakeDiscord['slashCommand']>, RegExp][] = [
@@ -721,7 +686,7 @@ describe('Discord: with Redis down', () => {
       });
       assert.match(await ephemeralTo(fake, interaction.token), /queue is unavailable/);
     } finally {
-      await stop(bot);
+      await stopCli(bot);
       await fake.close();
     }
   });

@@ -5,10 +5,6 @@
  * what a user would have seen.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
@@ -18,6 +14,7 @@ import type { Redis } from 'ioredis';
 import { encodeWav } from '../../src/pipeline/audio/wav.js';
 import { SEPARATE_QUEUE } from '../../src/queue/jobSchema.js';
 import { connectRedis } from '../../src/queue/queueContext.js';
+import { type ChatBotHarness, startChatBotHarness, stopCli } from '../support/chatBotHarness.js';
 import { type CliProcess, startCli } from '../support/cli.js';
 import { type FakeTelegramApi, type RecordedCall, startFakeTelegramApi } from '../support/fakeTelegramApi.js';
 import { testSong } from '../support/signals.js';
@@ -25,36 +22,18 @@ import { dropTestKeys, TEST_REDIS_URL, testPrefix } from '../support/testRedis.j
 
 const ADMIN_ID = 999;
 
-let dir: string;
-let songServer: Server;
-let songBase: string;
-const processes: CliProcess[] = [];
+let harness: ChatBotHarness;
 
 function start(command: 'bot' | 'worker', api: FakeTelegramApi, prefix: string, env: NodeJS.ProcessEnv = {}) {
-  const child = startCli([command], {
-    REDIS_URL: TEST_REDIS_URL,
-    STEMBOT_QUEUE_PREFIX: prefix,
+  return harness.start(command, prefix, {
     TELEGRAM_BOT_TOKEN: api.token,
     TELEGRAM_API_ROOT: api.apiRoot,
     TELEGRAM_ADMIN_IDS: String(ADMIN_ID),
-    STEMBOT_ENGINE: 'repet',
-    STEMBOT_ALLOW_PRIVATE_URLS: '1',
-    STEMBOT_CACHE_DIR: join(dir, 'cache'),
-    STEMBOT_WORK_DIR: join(dir, `work-${processes.length}`),
-    STEMBOT_LOCK_MS: '4000',
-    STEMBOT_STALLED_INTERVAL_MS: '1000',
-    STEMBOT_HTTP_PORT: '0',
-    LOG_LEVEL: 'debug',
     ...env,
   });
-  processes.push(child);
-  return child;
 }
 
-async function stop(child: CliProcess): Promise<void> {
-  if (child.child.exitCode === null && child.child.signalCode === null) child.child.kill('SIGTERM');
-  await child.exited;
-}
+const stop = stopCli;
 
 /** A user and their private chat. */
 function privateChat(id: number) {
@@ -93,22 +72,10 @@ function reply(api: FakeTelegramApi, chatId: number, pattern: RegExp, timeoutMs 
 }
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'stembot-telegram-'));
-  const songs = new Map([['/linked.wav', Buffer.from(encodeWav(testSong(5 * 44100, 11), 'f32'))]]);
-  songServer = createServer((req, res) => {
-    const song = songs.get(req.url ?? '');
-    if (!song) return void res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': 'audio/wav', 'content-length': song.length }).end(song);
-  });
-  await new Promise<void>((done) => songServer.listen(0, '127.0.0.1', done));
-  songBase = `http://127.0.0.1:${(songServer.address() as AddressInfo).port}`;
+  harness = await startChatBotHarness('telegram');
 });
 
-after(async () => {
-  await Promise.all(processes.map(stop));
-  await new Promise((done) => songServer.close(done));
-  await rm(dir, { recursive: true, force: true });
-});
+after(() => harness.close());
 
 describe('Telegram: songs in, stems out', () => {
   const prefix = testPrefix('telegram');
@@ -258,7 +225,7 @@ describe('Telegram: songs in, stems out', () => {
   it('a link in a text message is fetched by the worker', async () => {
     const user = privateChat(1003);
     api.pushUpdate({
-      message: api.userMessage({ ...user, text: `please split ${songBase}/linked.wav thanks` }),
+      message: api.userMessage({ ...user, text: `please split ${harness.songBase}/linked.wav thanks` }),
     });
     const album = await api.waitForCall(
       'sendMediaGroup',
@@ -549,17 +516,18 @@ describe('stembot all: the bot and a worker in one process', () => {
   before(async () => {
     api = await startFakeTelegramApi();
     redis = connectRedis(TEST_REDIS_URL);
-    all = startCli(['all'], {
-      REDIS_URL: TEST_REDIS_URL,
-      STEMBOT_QUEUE_PREFIX: prefix,
-      TELEGRAM_BOT_TOKEN: api.token,
-      TELEGRAM_API_ROOT: api.apiRoot,
-      STEMBOT_ENGINE: 'repet',
-      STEMBOT_CACHE_DIR: join(dir, 'cache-all'),
-      STEMBOT_WORK_DIR: join(dir, 'work-all'),
-      STEMBOT_HTTP_PORT: '0',
-    });
-    processes.push(all);
+    all = harness.track(
+      startCli(['all'], {
+        REDIS_URL: TEST_REDIS_URL,
+        STEMBOT_QUEUE_PREFIX: prefix,
+        TELEGRAM_BOT_TOKEN: api.token,
+        TELEGRAM_API_ROOT: api.apiRoot,
+        STEMBOT_ENGINE: 'repet',
+        STEMBOT_CACHE_DIR: join(harness.dir, 'cache-all'),
+        STEMBOT_WORK_DIR: join(harness.dir, 'work-all'),
+        STEMBOT_HTTP_PORT: '0',
+      }),
+    );
     await Promise.all([all.waitFor('worker ready', 60_000), all.waitFor('telegram bot ready', 60_000)]);
   });
 

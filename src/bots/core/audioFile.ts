@@ -47,6 +47,6 @@ export function isAudioOrVideoFile(
 }
 
 /** The lower-case extension of a file name, without the dot; null when there is none. */
-export function extensionOf(fileName: string | null | undefined): string | null {
+function extensionOf(fileName: string | null | undefined): string | null {
   return fileName?.match(/\.([^./\\]+)$/)?.[1]?.toLowerCase() ?? null;
 }

@@ -7,14 +7,20 @@ import type { DeliveredFile, DeliveryBundle } from '../../queue/delivery.js';
 import { describeEncoding, planDelivery, type PlatformLimits } from './planDelivery.js';
 import { reencodeFiles } from './reencodeFiles.js';
 
-export interface FitOptions {
-  readonly limits: PlatformLimits;
+/** What every platform's deliverer needs to fit stems to a chat (the worker's tools, shelf and scratch space). */
+export interface StemDeliveryTools {
   readonly tools: FfmpegTools;
-  /** signed links for results too big to send; null: none configured */
+  /** signed links for results too big to send; null: none configured (STEMBOT_PUBLIC_URL, STEMBOT_LINK_SECRET) */
   readonly shelf: DownloadShelf | null;
+  /** scratch space for smaller encodings */
+  readonly workDir: string;
+  readonly logger: Logger;
+}
+
+export interface FitOptions extends Omit<StemDeliveryTools, 'workDir'> {
+  readonly limits: PlatformLimits;
   /** scratch folder for smaller encodings; the caller removes it */
   readonly scratch: string;
-  readonly logger: Logger;
   /** "Telegram", "Discord": in "over Telegram's 50 MB per file" */
   readonly platform: string;
   /** what to do when nothing fits and there is no download server, e.g. "Choose MP3 … in /settings …" */
@@ -82,7 +88,7 @@ export async function fitStemsToChat(bundle: DeliveryBundle, options: FitOptions
 }
 
 /** "FLAC (links work for 24 h):" and a line per file, "• name (size): url". */
-export function linkLines(links: readonly PublishedFile[] | null, what: string): string[] {
+function linkLines(links: readonly PublishedFile[] | null, what: string): string[] {
   if (!links || links.length === 0) return [];
   const hours = Math.max(1, Math.round((links[0].expiresAt * 1000 - Date.now()) / 3_600_000));
   return [

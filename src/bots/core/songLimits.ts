@@ -5,6 +5,14 @@
 import { formatBytes } from '../../format/formatBytes.js';
 import { formatClock } from './statusText.js';
 
+/** What a bot checks a request against before queueing it (from the queue's environment). */
+export interface IntakeLimits {
+  readonly maxInputBytes: number;
+  readonly maxDurationS: number;
+  /** STEMBOT_ALLOW_PRIVATE_URLS: links to private addresses are accepted (tests, private deployments) */
+  readonly allowPrivateUrls: boolean;
+}
+
 /** What the platform told us about a song before download; absent when it did not say. */
 export interface SongFacts {
   readonly sizeBytes?: number;

@@ -26,7 +26,7 @@ import type { SeparationProducer } from '../../queue/producer.js';
 import type { QueueContext } from '../../queue/queueContext.js';
 import { checkLink, isLinkFetchError } from '../../queue/sources/fetchLink.js';
 import type { StatusBoards } from '../core/statusBoards.js';
-import { checkSongLimits } from '../core/songLimits.js';
+import { checkSongLimits, type IntakeLimits } from '../core/songLimits.js';
 import { QUEUE_UNAVAILABLE } from '../core/statusText.js';
 import { submitForChat } from '../core/submitForChat.js';
 import {
@@ -49,12 +49,7 @@ export interface DiscordBotOptions {
   readonly context: QueueContext;
   readonly producer: SeparationProducer;
   readonly queue: Queue<SeparateJobData>;
-  readonly intake: {
-    readonly maxInputBytes: number;
-    readonly maxDurationS: number;
-    /** STEMBOT_ALLOW_PRIVATE_URLS: links to private addresses are accepted (tests, private deployments) */
-    readonly allowPrivateUrls: boolean;
-  };
+  readonly intake: IntakeLimits;
   /** Discord user ids allowed to run /stats (DISCORD_ADMIN_IDS); also exempt from quotas */
   readonly adminIds: ReadonlySet<string>;
   readonly logger: Logger;

@@ -10,13 +10,10 @@ import {
   RESTJSONErrorCodes,
   Routes,
 } from 'discord.js';
-import type { Logger } from 'pino';
 
-import type { DownloadShelf } from '../../http/downloadShelf.js';
-import type { FfmpegTools } from '../../pipeline/audio/ffmpeg.js';
 import type { DeliveredFile, Deliverer, DeliveryBundle } from '../../queue/delivery.js';
 import type { ReplyTarget } from '../../queue/jobSchema.js';
-import { type ChatStems, fitStemsToChat } from '../core/fitStemsToChat.js';
+import { type ChatStems, fitStemsToChat, type StemDeliveryTools } from '../core/fitStemsToChat.js';
 import {
   DISCORD_DEFAULT_LIMITS,
   discordLimits,
@@ -26,15 +23,9 @@ import {
 import { statsBlock } from '../core/statusText.js';
 import { type DiscordReplyTarget, discordTarget, tokenUsable } from './discordTarget.js';
 
-export interface DiscordDelivererOptions {
+export interface DiscordDelivererOptions extends StemDeliveryTools {
   /** REST with the bot token (channel and DM answers); interaction webhooks are called without it */
   readonly rest: REST;
-  readonly tools: FfmpegTools;
-  /** signed links for results too big to send; null: none configured (STEMBOT_PUBLIC_URL, STEMBOT_LINK_SECRET) */
-  readonly shelf: DownloadShelf | null;
-  /** scratch space for smaller encodings */
-  readonly workDir: string;
-  readonly logger: Logger;
 }
 
 /** A result ready to send: the JSON part and the files. */
@@ -233,7 +224,7 @@ export class DiscordDeliverer implements Deliverer {
 }
 
 /** The embed of a result: the song, the stats, what changed and the links, the spectrogram as its image. */
-export function resultEmbed(bundle: DeliveryBundle, stems: ChatStems, withPicture: boolean): APIEmbed {
+function resultEmbed(bundle: DeliveryBundle, stems: ChatStems, withPicture: boolean): APIEmbed {
   const description = [statsBlock(bundle.stats), ...(stems.notes.length > 0 ? ['', ...stems.notes] : [])];
   return {
     title: clip(`🎵 ${bundle.title}`, 256),

@@ -33,7 +33,7 @@ export function cancelRow(jobId: string): APIActionRowComponent<APIButtonCompone
  * five requests in a few seconds (platforms §2a, rate limits), and the worker's answer must not wait behind
  * status edits.
  */
-export const DISCORD_EDIT_INTERVAL_MS = 2000;
+const DISCORD_EDIT_INTERVAL_MS = 2000;
 
 /** A status edit is not started with less than this left on the token. */
 const EDIT_MARGIN_MS = 10_000;

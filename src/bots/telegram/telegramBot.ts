@@ -14,7 +14,7 @@ import type { TelegramLimits } from '../core/planDelivery.js';
 import { parseSettingsArgs } from '../core/settingsArgs.js';
 import { describeSettings } from '../core/settingsNames.js';
 import { QUEUE_UNAVAILABLE } from '../core/statusText.js';
-import { checkSongLimits } from '../core/songLimits.js';
+import { checkSongLimits, type IntakeLimits } from '../core/songLimits.js';
 import { submitForChat } from '../core/submitForChat.js';
 import { loadUserSettings, saveUserSettings } from '../core/userSettings.js';
 import { formatBytes } from '../../format/formatBytes.js';
@@ -35,12 +35,7 @@ export interface TelegramBotOptions {
   readonly producer: SeparationProducer;
   readonly queue: Queue<SeparateJobData>;
   readonly limits: TelegramLimits;
-  readonly intake: {
-    readonly maxInputBytes: number;
-    readonly maxDurationS: number;
-    /** STEMBOT_ALLOW_PRIVATE_URLS: links to private addresses are accepted (tests, private deployments) */
-    readonly allowPrivateUrls: boolean;
-  };
+  readonly intake: IntakeLimits;
   /** Telegram user ids allowed to run /stats (TELEGRAM_ADMIN_IDS); they are also exempt from quotas */
   readonly adminIds: ReadonlySet<string>;
   readonly logger: Logger;

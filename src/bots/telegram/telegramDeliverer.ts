@@ -3,28 +3,19 @@ import { join } from 'node:path';
 
 import { type Api, InputFile, InputMediaBuilder } from 'grammy';
 import type { InputMediaAudio, InputMediaDocument } from 'grammy/types';
-import type { Logger } from 'pino';
 
-import type { DownloadShelf } from '../../http/downloadShelf.js';
-import type { FfmpegTools } from '../../pipeline/audio/ffmpeg.js';
 import type { DeliveredFile, Deliverer, DeliveryBundle } from '../../queue/delivery.js';
 import type { ReplyTarget } from '../../queue/jobSchema.js';
-import { fitStemsToChat } from '../core/fitStemsToChat.js';
+import { fitStemsToChat, type StemDeliveryTools } from '../core/fitStemsToChat.js';
 import type { TelegramLimits } from '../core/planDelivery.js';
 import { STEM_NAMES } from '../core/settingsNames.js';
 import { statsBlock } from '../core/statusText.js';
 import { isUnreachableChat } from './telegramApi.js';
 import { telegramChat } from './telegramTarget.js';
 
-export interface TelegramDelivererOptions {
+export interface TelegramDelivererOptions extends StemDeliveryTools {
   readonly api: Api;
   readonly limits: TelegramLimits;
-  readonly tools: FfmpegTools;
-  /** signed links for results too big to send; null: none configured (STEMBOT_PUBLIC_URL, STEMBOT_LINK_SECRET) */
-  readonly shelf: DownloadShelf | null;
-  /** scratch space for smaller encodings */
-  readonly workDir: string;
-  readonly logger: Logger;
 }
 
 /** Telegram's limits on a caption (sendPhoto, media items) and on a message, characters. */
