@@ -4,6 +4,9 @@ import { botCommand } from './bot.js';
 import { demixCommand } from './demix.js';
 import { demoCommand } from './demo.js';
 import { discordCommand } from './discord.js';
+import { evalCommand } from './eval.js';
+import { metricsCommand } from './metrics.js';
+import { mixCommand } from './mix.js';
 import { modelsCommand } from './models.js';
 import { separateCommand } from './separate.js';
 import { statsCommand } from './stats.js';
@@ -16,7 +19,10 @@ Commands:
   demo                                                 make a song here and separate it (no download needed)
   separate <input> [--preset …] [--format …]           the KaraFan recipe: Vocals, Music, Bleed
   demix <input> <output.wav> --model <id|path.onnx>   run one MDX-Net model (spec §B.6 Extract)
+  eval <musdb folder> [--preset …] [--json]            BSS Eval v4 (SDR/SIR/SAR/ISR) on a MUSDB18 folder
+  metrics --reference N=F… --estimate N=F… [--json]    BSS Eval v4 (SDR/SIR/SAR/ISR) of estimated stems
   models list | pull <id>… | verify                   the model catalog: install state, download, hash check
+  mix <vocal> <backing> -o <out> [--preset auto|guide]  mix a vocal recording over a backing track
   bot                                                  the chat bots (TELEGRAM_BOT_TOKEN, DISCORD_TOKEN): queue songs
   discord register [--guild <id>]                      register the Discord commands (globally or in one server)
   worker                                               take separation jobs from the Redis queue (REDIS_URL)
@@ -32,7 +38,10 @@ const commands: Record<string, Command> = {
   demo: demoCommand,
   separate: separateCommand,
   demix: demixCommand,
+  eval: evalCommand,
+  metrics: metricsCommand,
   models: modelsCommand,
+  mix: mixCommand,
   worker: workerCommand,
   bot: botCommand,
   discord: discordCommand,

@@ -1,19 +1,19 @@
 import { basename, extname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { cacheDirOf, loadPipelineEnv } from '../config/env.js';
+import { cacheDirOf, loadPipelineEnv, type PipelineEnv } from '../config/env.js';
 import { stemLevels } from '../pipeline/analysis/levels.js';
 import { decodeAudio } from '../pipeline/audio/decode.js';
 import { OUTPUT_FORMATS, type OutputFormat } from '../pipeline/audio/encode.js';
 import { locateFfmpeg } from '../pipeline/audio/ffmpeg.js';
 import { stereoDuration } from '../pipeline/audio/stereo.js';
-import { FileStepCache, noCache } from '../pipeline/cache/stepCache.js';
+import { FileStepCache, noCache, type StepCache } from '../pipeline/cache/stepCache.js';
 import { StembotError } from '../pipeline/errors.js';
 import { InferenceThread } from '../pipeline/mdx/inferenceClient.js';
 import { runKarafanRecipe } from '../pipeline/recipe/karafanRecipe.js';
 import type { FinalStem } from '../pipeline/recipe/outputNames.js';
-import { isPresetName, PRESETS } from '../pipeline/recipe/presets.js';
+import { isPresetName, type Preset, PRESETS } from '../pipeline/recipe/presets.js';
 import { writeOutputs } from '../pipeline/recipe/writeOutputs.js';
-import { chooseEngine, type EngineChoice } from '../pipeline/separators/chooseEngine.js';
+import { type ChosenEngine, chooseEngine, type EngineChoice } from '../pipeline/separators/chooseEngine.js';
 import { cpuQuota } from '../system/cpuQuota.js';
 import { ProgressBar } from './progressBar.js';
 
@@ -32,20 +32,25 @@ best (KaraFan v1.3 defaults: 6 music shifts, 12 vocal shifts, SRS with 2, denois
 
 const ALL_FINALS: readonly FinalStem[] = ['vocals', 'music', 'bleed'];
 
+/** The options that choose and tune the separation, shared with `stembot eval`. */
+export const SEPARATION_OPTIONS = {
+  preset: { type: 'string', default: 'balanced' },
+  'music-model': { type: 'string' },
+  'vocal-model': { type: 'string' },
+  engine: { type: 'string', default: 'auto' },
+  'no-cache': { type: 'boolean', default: false },
+} as const;
+
 export async function separateCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
       out: { type: 'string', short: 'o', default: 'separated' },
-      preset: { type: 'string', default: 'balanced' },
-      'music-model': { type: 'string' },
-      'vocal-model': { type: 'string' },
-      engine: { type: 'string', default: 'auto' },
+      ...SEPARATION_OPTIONS,
       format: { type: 'string', default: 'flac' },
       stems: { type: 'string' },
       debug: { type: 'boolean', default: false },
-      'no-cache': { type: 'boolean', default: false },
       'no-plot': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -59,24 +64,16 @@ export async function separateCommand(argv: string[]): Promise<number> {
   if (!input || positionals.length > 1) {
     throw new StembotError('BAD_ARGUMENT', `separate takes one input file\n\n${SEPARATE_USAGE}`);
   }
-  if (!isPresetName(values.preset)) {
-    throw new StembotError(
-      'BAD_ARGUMENT',
-      `--preset must be fast, balanced or best (got "${values.preset}")`,
-    );
-  }
+  const preset = presetOf(values.preset);
   if (!(OUTPUT_FORMATS as readonly string[]).includes(values.format)) {
     throw new StembotError(
       'BAD_ARGUMENT',
       `--format must be one of ${OUTPUT_FORMATS.join(', ')} (got "${values.format}")`,
     );
   }
-  if (!['auto', 'mdx', 'repet'].includes(values.engine)) {
-    throw new StembotError('BAD_ARGUMENT', `--engine must be auto, mdx or repet (got "${values.engine}")`);
-  }
+  const engineChoice = engineChoiceOf(values.engine);
   const format = values.format as OutputFormat;
   const finals = parseStems(values.stems);
-  const preset = PRESETS[values.preset];
 
   const env = loadPipelineEnv();
   const tools = locateFfmpeg();
@@ -89,19 +86,10 @@ export async function separateCommand(argv: string[]): Promise<number> {
   });
   const decodeSeconds = (performance.now() - decodeStarted) / 1000;
 
-  const engine = await chooseEngine({
-    engine: values.engine as EngineChoice,
-    musicModel: values['music-model'],
-    vocalModel: values['vocal-model'],
-    modelsDir: env.STEMBOT_MODELS_DIR,
-    startThread: () =>
-      new InferenceThread({ device: env.STEMBOT_DEVICE, threads: env.STEMBOT_THREADS || cpuQuota() }),
-  });
+  const engine = await startEngine(env, engineChoice, values['music-model'], values['vocal-model']);
   try {
     if (engine.notice) console.error(engine.notice);
-    const cache = values['no-cache']
-      ? noCache
-      : new FileStepCache(cacheDirOf(env), env.STEMBOT_CACHE_MAX_MB * 1024 * 1024);
+    const cache = stepCacheOf(env, values['no-cache']);
     const bar = new ProgressBar(`separating (${engine.engine}, ${preset.name})`);
     const result = await runKarafanRecipe(audio, {
       music: engine.music,
@@ -163,6 +151,44 @@ export async function separateCommand(argv: string[]): Promise<number> {
   } finally {
     await engine.thread?.close();
   }
+}
+
+/** --preset's value, checked. */
+export function presetOf(name: string): Preset {
+  if (!isPresetName(name)) {
+    throw new StembotError('BAD_ARGUMENT', `--preset must be fast, balanced or best (got "${name}")`);
+  }
+  return PRESETS[name];
+}
+
+/** --engine's value, checked. */
+export function engineChoiceOf(name: string): EngineChoice {
+  if (!['auto', 'mdx', 'repet'].includes(name)) {
+    throw new StembotError('BAD_ARGUMENT', `--engine must be auto, mdx or repet (got "${name}")`);
+  }
+  return name as EngineChoice;
+}
+
+/** chooseEngine with the environment's models folder and inference settings; close `thread` when done. */
+export function startEngine(
+  env: PipelineEnv,
+  engine: EngineChoice,
+  musicModel: string | undefined,
+  vocalModel: string | undefined,
+): Promise<ChosenEngine> {
+  return chooseEngine({
+    engine,
+    musicModel,
+    vocalModel,
+    modelsDir: env.STEMBOT_MODELS_DIR,
+    startThread: () =>
+      new InferenceThread({ device: env.STEMBOT_DEVICE, threads: env.STEMBOT_THREADS || cpuQuota() }),
+  });
+}
+
+/** The step cache of the recipe, or none with --no-cache. */
+export function stepCacheOf(env: PipelineEnv, disabled: boolean): StepCache {
+  return disabled ? noCache : new FileStepCache(cacheDirOf(env), env.STEMBOT_CACHE_MAX_MB * 1024 * 1024);
 }
 
 function parseStems(value: string | undefined): FinalStem[] | undefined {

@@ -19,6 +19,7 @@ export type StembotErrorCode =
   | 'URL_REFUSED'
   | 'INPUT_TOO_LARGE'
   | 'BAD_ARGUMENT'
+  | 'INPUT_SILENT'
   | 'OUTPUT_FAILED';
 
 export class StembotError extends Error {

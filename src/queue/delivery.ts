@@ -1,9 +1,12 @@
 import type { FinalStem } from '../pipeline/recipe/outputNames.js';
 import type { JobResult, ReplyTarget, SeparationRequest, SeparationSettings } from './jobSchema.js';
 
+/** What a delivered file is: one of the separation's finals, or a mix job's mix. */
+export type ResultStem = FinalStem | 'mix';
+
 /** One stem file ready to send. */
 export interface DeliveredFile {
-  readonly stem: FinalStem;
+  readonly stem: ResultStem;
   /** absolute path on the worker; valid until `deliver` returns */
   readonly path: string;
   /** file name to show, e.g. "My Song - Vocals.mp3" */

@@ -64,6 +64,23 @@ export const separationSettingsSchema = z.object({
 });
 export type SeparationSettings = z.infer<typeof separationSettingsSchema>;
 
+/**
+ * How a mix job mixes (issue 7): `auto` runs the rule-based mixer (level balance, compression, masking EQ,
+ * reverb); `guide` lays the vocal as it is, `guideDb` below its own level, over the backing (a karaoke guide).
+ */
+export const mixSettingsSchema = z.object({
+  preset: z.enum(['auto', 'guide']).default('auto'),
+  guideDb: z.number().min(0).max(40).default(12),
+});
+export type MixSettings = z.infer<typeof mixSettingsSchema>;
+
+/** A mix job's second input: the singer's recording, laid over the job's `source` (the backing track). */
+export const mixRequestSchema = z.object({
+  vocal: sourceSchema,
+  settings: mixSettingsSchema,
+});
+export type MixRequest = z.infer<typeof mixRequestSchema>;
+
 /** One request: who asked, for what, and where the answer goes. Several can share one job (dedup). */
 export const requestSchema = z.object({
   requestId: z.string().min(1).max(64),
@@ -76,7 +93,10 @@ export type SeparationRequest = z.infer<typeof requestSchema>;
 export const separateJobSchema = z.object({
   version: z.literal(1),
   source: sourceSchema,
+  /** for a mix job only `format` applies */
   settings: separationSettingsSchema,
+  /** present on a mix job (`/mix`): `source` is then the backing track */
+  mix: mixRequestSchema.optional(),
   /** the request that created the job; requests attached later are kept beside it in Redis */
   request: requestSchema,
 });
@@ -93,5 +113,7 @@ export const jobResultSchema = z.object({
   cacheHits: z.array(z.string()),
   files: z.array(z.object({ stem: z.string(), name: z.string(), bytes: z.number() })),
   deliveredTo: z.number().int(),
+  /** a mix job's decisions, one line each, as the mixer words them */
+  mixReport: z.array(z.string()).optional(),
 });
 export type JobResult = z.infer<typeof jobResultSchema>;

@@ -6,6 +6,7 @@ import { PIPELINE_CACHE_VERSION } from '../pipeline/cache/stepCache.js';
 import { attachRequest } from './jobRequests.js';
 import {
   type JobSource,
+  type MixSettings,
   type ReplyTarget,
   type Requester,
   SEPARATE_QUEUE,
@@ -21,6 +22,8 @@ import { queuedProgress } from './queuePosition.js';
 export interface SubmitRequest {
   readonly source: JobSource;
   readonly settings?: Partial<SeparationSettings>;
+  /** a mix instead of a separation: `source` is the backing track, `vocal` the recording laid over it */
+  readonly mix?: { readonly vocal: JobSource; readonly settings?: Partial<MixSettings> };
   readonly requester: Requester;
   readonly replyTo: ReplyTarget;
 }
@@ -72,6 +75,9 @@ export class SeparationProducer {
       version: 1,
       source: submission.source,
       settings: submission.settings ?? {},
+      ...(submission.mix
+        ? { mix: { vocal: submission.mix.vocal, settings: submission.mix.settings ?? {} } }
+        : {}),
       request: {
         requestId,
         requester: submission.requester,
@@ -84,7 +90,7 @@ export class SeparationProducer {
     try {
       // A job that finished between our add and our attach closed its list: enqueue again (cheap: step cache).
       for (let attempt = 0; attempt < 3; attempt++) {
-        const job = await this.queue.add('separate', data, {
+        const job = await this.queue.add(data.mix ? 'mix' : 'separate', data, {
           deduplication: { id: dedupId(data) },
           attempts: this.#attempts,
           backoff: { type: 'exponential', delay: 5000 },
@@ -133,11 +139,17 @@ export class SeparationProducer {
   }
 }
 
-/** Same song, same settings, same pipeline version → same job. */
+/** Same song (and vocal, for a mix), same settings, same pipeline version → same job. */
 export function dedupId(data: SeparateJobData): string {
+  const mix = data.mix ? { vocal: data.mix.vocal.identity, settings: data.mix.settings } : undefined;
   return createHash('sha256')
     .update(
-      JSON.stringify({ v: PIPELINE_CACHE_VERSION, source: data.source.identity, settings: data.settings }),
+      JSON.stringify({
+        v: PIPELINE_CACHE_VERSION,
+        source: data.source.identity,
+        settings: data.settings,
+        mix,
+      }),
     )
     .digest('hex');
 }

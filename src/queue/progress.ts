@@ -3,7 +3,7 @@ import { z } from 'zod';
 
 /** What a worker reports while it runs a job (issue 4 item 3); bots turn it into a status line. */
 export const progressSchema = z.object({
-  stage: z.enum(['queued', 'download', 'decode', 'separate', 'encode', 'deliver']),
+  stage: z.enum(['queued', 'download', 'decode', 'separate', 'mix', 'encode', 'deliver']),
   /** of the whole job, 0..100 */
   pct: z.number().min(0).max(100),
   /** 1-based place among waiting jobs; 0 while running */
@@ -12,6 +12,8 @@ export const progressSchema = z.object({
   etaS: z.number().min(0).nullable(),
 });
 export type JobProgress = z.infer<typeof progressSchema>;
+/** A job's stages as workers report them, in order ('queued' is the bots' own). */
+export type JobStage = Exclude<JobProgress['stage'], 'queued'>;
 
 /**
  * Passes a report on at most every `intervalMs`, except stage changes and the final 100 %, which always pass:

@@ -1,4 +1,4 @@
-import { copyFile, mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { Job, type Queue, type QueueEvents, UnrecoverableError, Worker } from 'bullmq';
@@ -13,8 +13,7 @@ import type { FfmpegTools } from '../pipeline/audio/ffmpeg.js';
 import type { InputLimits } from '../pipeline/audio/limits.js';
 import { stereoDuration } from '../pipeline/audio/stereo.js';
 import { noCache, type StepCache } from '../pipeline/cache/stepCache.js';
-import { isStembotError, StembotError } from '../pipeline/errors.js';
-import { formatBytes } from '../format/formatBytes.js';
+import { isStembotError } from '../pipeline/errors.js';
 import { runKarafanRecipe } from '../pipeline/recipe/karafanRecipe.js';
 import { FINAL_STEM_KEYS, RECIPE_FILE_TITLES } from '../pipeline/recipe/outputNames.js';
 import { PRESETS } from '../pipeline/recipe/presets.js';
@@ -25,17 +24,18 @@ import { attachedRequests, closeRequests, recordDelivery, wasDelivered } from '.
 import { recordJobOutcome } from './jobOutcomes.js';
 import {
   type JobResult,
-  type JobSource,
   SEPARATE_QUEUE,
   type SeparateJobData,
   type SeparationRequest,
   separateJobSchema,
 } from './jobSchema.js';
-import { type JobProgress, throttleProgress } from './progress.js';
+import { type JobProgress, type JobStage, throttleProgress } from './progress.js';
 import { type QueueContext, stembotKey } from './queueContext.js';
 import { removeOpenRequest } from './openRequests.js';
 import { releaseQuota } from './quotas.js';
-import { fetchLinkToFile, isLinkFetchError } from './sources/fetchLink.js';
+import { isLinkFetchError } from './sources/fetchLink.js';
+import { fetchSource, type FetchSourceOptions } from './sources/fetchSource.js';
+import { type JobOutput, type MixSteps, produceMix, type StageProgress } from './mixJob.js';
 import { songTitle } from './songTitle.js';
 
 export interface SeparationWorkerOptions {
@@ -174,10 +174,11 @@ async function processJob(
     (progress: JobProgress) => void job.updateProgress(progress).catch(() => undefined),
     options.progressIntervalMs ?? 1000,
   );
-  const stageWeights = {
+  const stageWeights: Record<JobStage, readonly [number, number]> = {
     download: [0, 5],
     decode: [5, 8],
     separate: [8, 95],
+    mix: [8, 95],
     encode: [95, 98],
     deliver: [98, 100],
   };
@@ -190,7 +191,7 @@ async function processJob(
       );
     stageNow = undefined;
   };
-  const progress = (stage: keyof typeof stageWeights, fraction: number) => {
+  const progress: StageProgress = (stage, fraction) => {
     if (stageNow?.name !== stage) {
       // A cancelled job stops at the next stage; a model step under way runs to its end (it holds the thread).
       signal?.throwIfAborted();
@@ -206,51 +207,16 @@ async function processJob(
   try {
     await rm(folder, { recursive: true, force: true }); // a killed attempt may have left files
     await mkdir(folder, { recursive: true });
-    progress('download', 0);
-    const input = await fetchSource(options, data.source, folder, signal);
-    progress('decode', 0);
-    const { audio } = await decodeAudio(options.tools, input, options.limits, { signal });
-    progress('separate', 0);
-    const preset = PRESETS[data.settings.preset];
-    const result = await runKarafanRecipe(audio, {
-      music: options.engine.music,
-      vocals: options.engine.vocals,
-      preset,
-      cache: options.cache,
-      onProgress: ({ fraction }) => progress('separate', fraction),
-    });
-    progress('encode', 0);
-    const outputs = await writeOutputs(options.tools, result, join(folder, 'out'), {
-      format: data.settings.format,
-      stems: data.settings.stems,
-      plot: true,
-    });
-    const title = songTitle(data.source);
-    const files: DeliveredFile[] = [];
-    for (const stem of data.settings.stems) {
-      const written = outputs.files.find((file) => file.key === FINAL_STEM_KEYS[stem]);
-      if (!written) continue;
-      const name = `${title} - ${RECIPE_FILE_TITLES[written.key]}${FORMAT_EXTENSIONS[data.settings.format]}`;
-      files.push({ stem, path: written.path, name, bytes: (await stat(written.path)).size });
-    }
-    const durationS = stereoDuration(audio);
-    const processingS = Object.values(result.timings).reduce((sum, s) => sum + (s ?? 0), 0);
-    const stats = {
-      durationS,
-      processingS,
-      realTimeFactor: durationS > 0 ? processingS / durationS : 0,
-      engine: options.engine.engine,
-      device: options.engine.device,
-      preset: preset.name,
-      cacheHits: [...result.cacheHits],
-      files: files.map(({ stem, name, bytes }) => ({ stem, name, bytes })),
-    };
+    const made = data.mix
+      ? await produceMix(mixStepsOf(options, signal), data, data.mix, folder, progress)
+      : await produceStems(options, data, folder, progress, signal);
+    const { files, stats } = made;
     const bundle: DeliveryBundle = {
       jobId,
-      title,
+      title: songTitle(data.source),
       settings: data.settings,
       files,
-      picture: outputs.picture,
+      picture: made.picture,
       performer: (data.source.kind === 'platform-file' && data.source.performer) || null,
       stats,
     };
@@ -261,18 +227,17 @@ async function processJob(
     progress('deliver', 1);
     endStage();
     options.metrics?.jobs.inc({ outcome: 'completed' });
-    options.metrics?.audioSeconds.observe(durationS);
+    options.metrics?.audioSeconds.observe(stats.durationS);
     options.metrics?.realTimeFactor.observe(stats.realTimeFactor);
     options.metrics?.outputBytes.inc(files.reduce((sum, file) => sum + file.bytes, 0));
-    const modelSteps = (['music', 'vocals', 'vocals_srs'] as const).filter((step) => step in result.timings);
     await recordJobOutcome(options.context, {
       outcome: 'completed',
       finishedAt: Date.now(),
       waitS: waitSeconds(job),
-      durationS,
-      processingS,
-      cacheHits: result.cacheHits.length,
-      cacheLookups: options.cache === noCache ? 0 : modelSteps.length,
+      durationS: stats.durationS,
+      processingS: stats.processingS,
+      cacheHits: stats.cacheHits.length,
+      cacheLookups: made.cacheLookups,
     }).catch((error: unknown) =>
       options.logger.warn({ jobId, err: String(error) }, 'job outcome not recorded'),
     );
@@ -298,6 +263,75 @@ async function processJob(
   } finally {
     await rm(folder, { recursive: true, force: true });
   }
+}
+
+/** A separation job's making: fetch → decode → the KaraFan recipe → the asked stems encoded, and a picture. */
+async function produceStems(
+  options: SeparationWorkerOptions,
+  data: SeparateJobData,
+  folder: string,
+  progress: StageProgress,
+  signal?: AbortSignal,
+): Promise<JobOutput> {
+  progress('download', 0);
+  const input = await fetchSource(data.source, folder, 'input', fetchOptionsOf(options, signal));
+  progress('decode', 0);
+  const { audio } = await decodeAudio(options.tools, input, options.limits, { signal });
+  progress('separate', 0);
+  const preset = PRESETS[data.settings.preset];
+  const result = await runKarafanRecipe(audio, {
+    music: options.engine.music,
+    vocals: options.engine.vocals,
+    preset,
+    cache: options.cache,
+    onProgress: ({ fraction }) => progress('separate', fraction),
+  });
+  progress('encode', 0);
+  const outputs = await writeOutputs(options.tools, result, join(folder, 'out'), {
+    format: data.settings.format,
+    stems: data.settings.stems,
+    plot: true,
+  });
+  const title = songTitle(data.source);
+  const files: DeliveredFile[] = [];
+  for (const stem of data.settings.stems) {
+    const written = outputs.files.find((file) => file.key === FINAL_STEM_KEYS[stem]);
+    if (!written) continue;
+    const name = `${title} - ${RECIPE_FILE_TITLES[written.key]}${FORMAT_EXTENSIONS[data.settings.format]}`;
+    files.push({ stem, path: written.path, name, bytes: (await stat(written.path)).size });
+  }
+  const durationS = stereoDuration(audio);
+  const processingS = Object.values(result.timings).reduce((sum, s) => sum + (s ?? 0), 0);
+  const modelSteps = (['music', 'vocals', 'vocals_srs'] as const).filter((step) => step in result.timings);
+  return {
+    files,
+    picture: outputs.picture,
+    stats: {
+      durationS,
+      processingS,
+      realTimeFactor: durationS > 0 ? processingS / durationS : 0,
+      engine: options.engine.engine,
+      device: options.engine.device,
+      preset: preset.name,
+      cacheHits: [...result.cacheHits],
+      files: files.map(({ stem, name, bytes }) => ({ stem, name, bytes })),
+    },
+    cacheLookups: options.cache === noCache ? 0 : modelSteps.length,
+  };
+}
+
+function fetchOptionsOf(options: SeparationWorkerOptions, signal?: AbortSignal): FetchSourceOptions {
+  return {
+    resolvers: options.adapters.resolvers,
+    maxInputBytes: options.limits.maxInputBytes,
+    downloadTimeoutMs: options.limits.downloadTimeoutMs,
+    allowPrivateUrls: options.allowPrivateUrls,
+    signal,
+  };
+}
+
+function mixStepsOf(options: SeparationWorkerOptions, signal?: AbortSignal): MixSteps {
+  return { tools: options.tools, limits: options.limits, fetch: fetchOptionsOf(options, signal), signal };
 }
 
 /**
@@ -342,43 +376,4 @@ async function answerAll(
 /** Seconds the job waited in the queue before this attempt started. */
 function waitSeconds(job: Job): number {
   return ((job.processedOn ?? job.timestamp) - job.timestamp) / 1000;
-}
-
-/** Downloads the job's source into `folder`; returns the file path. */
-async function fetchSource(
-  options: SeparationWorkerOptions,
-  source: JobSource,
-  folder: string,
-  signal?: AbortSignal,
-): Promise<string> {
-  const path = join(folder, 'input');
-  const fetchOptions = {
-    maxBytes: options.limits.maxInputBytes,
-    timeoutMs: options.limits.downloadTimeoutMs,
-    allowPrivate: options.allowPrivateUrls,
-    signal,
-  };
-  if (source.kind === 'url') {
-    await fetchLinkToFile(source.url, path, fetchOptions);
-    return path;
-  }
-  const resolver = options.adapters.resolvers.get(source.platform);
-  if (!resolver) throw new Error(`no source resolver for platform "${source.platform}"`);
-  const resolved = await resolver.resolveSource(source.fileId);
-  if (resolved.kind === 'path') {
-    const { size } = await stat(resolved.path);
-    if (size > options.limits.maxInputBytes) throw tooLargeInput(size, options.limits.maxInputBytes);
-    await copyFile(resolved.path, path);
-    return path;
-  }
-  // The platform's own API (the operator's configured root, maybe a local server): not a user's link.
-  await fetchLinkToFile(resolved.url, path, { ...fetchOptions, allowPrivate: true });
-  return path;
-}
-
-function tooLargeInput(size: number, limit: number): StembotError {
-  return new StembotError(
-    'INPUT_TOO_LARGE',
-    `This file is ${formatBytes(size)}; the largest song I take is ${formatBytes(limit)}.`,
-  );
 }

@@ -452,6 +452,84 @@ function ephemeralTo(fake: FakeDiscord, token: string, timeoutMs = 20_000) {
   }, timeoutMs);
 }
 
+describe('Discord: /mix', () => {
+  let fake: FakeDiscord;
+  let close: () => Promise<void>;
+
+  before(async () => {
+    ({ fake, close } = await startDiscordPair(testPrefix('discord-mix'), {}));
+  });
+
+  after(() => close());
+
+  it('a vocal and a backing attachment: one MP3 mix, every decision of the mixer in the embed', async () => {
+    const vocal = songAttachment(fake, 'take.wav', 6, 21);
+    const backing = songAttachment(fake, 'backing.wav', 8, 22);
+    const interaction = fake.slashCommand({
+      name: 'mix',
+      options: [
+        { name: 'vocal', type: OPTION.Attachment, attachment: vocal },
+        { name: 'backing', type: OPTION.Attachment, attachment: backing },
+      ],
+    });
+    const result = await resultEdit(fake, interaction.token);
+    const mixes = result.files.filter((file) => !file.name.endsWith('.png'));
+    assert.equal(mixes.length, 1, `one mixed file: ${result.files.map((file) => file.name).join(', ')}`);
+    assert.match(mixes[0].name, /^backing.*Mix\.mp3$/, 'named after the backing track');
+    assert.ok(isMp3(mixes[0].content), 'the mix is an MP3');
+    const description: string = result.body.embeds[0].description;
+    assert.match(description, /Engine: mixer on cpu · preset auto mix/);
+    assert.match(description, /0:08 of audio in/, 'as long as the longer input');
+    assert.match(description, /Vocal −?\d+\.\d LUFS \(6\.0 s\), backing −?\d+\.\d LUFS \(8\.0 s\)/);
+    assert.match(description, /EQ/, 'the EQ decision');
+    assert.match(description, /Compression: /, 'the compression decision');
+    assert.match(description, /Reverb: tempo \d+ BPM .* → \d\.\d\d s, 60 % dry \/ 40 % wet/);
+    assert.match(description, /Level: vocal [+−]\d+\.\d dB → −0\.5 LU against the backing/);
+    for (const attachment of [vocal, backing])
+      assert.ok(downloaded(fake, attachment.url), `the worker downloaded ${attachment.filename}`);
+  });
+
+  it('preset Guide vocal with guide_db and FLAC: the vocal 9 dB down, nothing else', async () => {
+    const vocal = songAttachment(fake, 'stem-vocals.wav', 5, 23);
+    const backing = songAttachment(fake, 'stem-music.wav', 5, 24);
+    const interaction = fake.slashCommand({
+      name: 'mix',
+      options: [
+        { name: 'vocal', type: OPTION.Attachment, attachment: vocal },
+        { name: 'backing', type: OPTION.Attachment, attachment: backing },
+        { name: 'preset', type: OPTION.String, value: 'guide' },
+        { name: 'guide_db', type: OPTION.Integer, value: 9 },
+        { name: 'format', type: OPTION.String, value: 'flac' },
+      ],
+    });
+    const result = await resultEdit(fake, interaction.token);
+    const [mix] = result.files;
+    assert.equal(mix.content.subarray(0, 4).toString('latin1'), 'fLaC', 'FLAC asked, FLAC sent');
+    const description: string = result.body.embeds[0].description;
+    assert.match(description, /preset guide vocal/);
+    assert.match(description, /Guide vocal: −9\.0 dB, no other processing/);
+    assert.doesNotMatch(description, /Compression|Reverb/, 'a guide vocal is not processed');
+  });
+
+  it('refuses a vocal that is not audio, ephemerally and at once', async () => {
+    const pdf = fake.addAttachment({
+      filename: 'lyrics.pdf',
+      content: Buffer.from('%PDF-1.4'),
+      contentType: 'application/pdf',
+    });
+    const backing = songAttachment(fake, 'backing2.wav', 3, 25);
+    const interaction = fake.slashCommand({
+      name: 'mix',
+      options: [
+        { name: 'vocal', type: OPTION.Attachment, attachment: pdf },
+        { name: 'backing', type: OPTION.Attachment, attachment: backing },
+      ],
+    });
+    const text = await ephemeralTo(fake, interaction.token);
+    assert.match(text, /^Vocal recording: ❌ “lyrics\.pdf” \(application\/pdf\) is not audio or video/);
+  });
+});
+
 describe('Discord: refusals, errors, cancel and admin commands', () => {
   const ADMIN = '1400000000000000099';
   const OWNER = { id: '1400000000000000010', username: 'singer' };
@@ -693,20 +771,20 @@ describe('Discord: with Redis down', () => {
 });
 
 describe('stembot discord register', () => {
-  it('puts the four commands globally, or in one server, and refuses a bad server id', async () => {
+  it('puts the five commands globally, or in one server, and refuses a bad server id', async () => {
     const fake = await startFakeDiscord();
     try {
       const env = { DISCORD_TOKEN: fake.token, DISCORD_API_URL: fake.apiUrl };
       const global = await runCli(['discord', 'register'], env);
       assert.equal(global.code, 0, global.stderr);
-      assert.match(global.stdout, /Registered 4 commands .* globally/);
+      assert.match(global.stdout, /Registered 5 commands .* globally/);
       assert.deepEqual(
         fake.registeredCommands().map((command) => command.name),
-        ['separate', 'Separate stems', 'stats', 'help'],
+        ['separate', 'Separate stems', 'mix', 'stats', 'help'],
       );
       const guild = await runCli(['discord', 'register', '--guild', '1200000000000000001'], env);
       assert.equal(guild.code, 0, guild.stderr);
-      assert.equal(fake.registeredCommands('1200000000000000001').length, 4, 'in the server');
+      assert.equal(fake.registeredCommands('1200000000000000001').length, 5, 'in the server');
       const bad = await runCli(['discord', 'register', '--guild', 'my-server'], env);
       assert.equal(bad.code, 2, 'a bad server id is a usage error');
       assert.match(bad.stderr, /--guild must be a server id/);

@@ -222,6 +222,112 @@ describe('Telegram: songs in, stems out', () => {
     }
   });
 
+  it('/mix as the caption of a recording replying to a backing track in a group: one file and every decision', async () => {
+    const member = { id: 2003, is_bot: false, first_name: 'Singer' };
+    const backing = api.userMessage({
+      chat: GROUP,
+      from: member,
+      audio: {
+        ...addSong(api, 'mix-backing', 7, 31),
+        duration: 7,
+        mime_type: 'audio/wav',
+        title: 'Karaoke Track',
+      },
+    });
+    const caption = `/mix@${api.botUser.username} flac`;
+    const take = api.userMessage({
+      chat: GROUP,
+      from: member,
+      document: { ...addSong(api, 'mix-take', 5, 32), file_name: 'my take.wav', mime_type: 'audio/x-wav' },
+      caption,
+      caption_entities: [{ type: 'bot_command', offset: 0, length: caption.indexOf(' ') }],
+      reply_to_message: backing as never,
+    });
+    api.pushUpdate({ message: take });
+
+    const sent = await api.waitForCall(
+      'sendDocument',
+      (call) => chatOf(call) === GROUP.id && succeeded(call),
+      60_000,
+    );
+    assert.equal(sent.files.length, 1, 'one file: the mix');
+    assert.equal(sent.files[0].name, 'Karaoke Track - Mix.flac');
+    assert.equal(sent.files[0].content.subarray(0, 4).toString('latin1'), 'fLaC');
+    assert.equal(
+      (sent.params.reply_parameters as { message_id: number }).message_id,
+      take.message_id,
+      'the mix replies to the recording',
+    );
+    const stats = await reply(api, GROUP.id, /Engine: mixer on cpu · preset auto mix/, 30_000);
+    const text = textOf(stats);
+    assert.match(text, /Vocal −?\d+\.\d LUFS \(5\.0 s\), backing −?\d+\.\d LUFS \(7\.0 s\)/);
+    assert.match(text, /Compression: /);
+    assert.match(text, /Reverb: tempo \d+ BPM/);
+    assert.match(text, /Level: vocal [+−]\d+\.\d dB → −0\.5 LU against the backing/);
+    const asked = api.callsTo('getFile').map((call) => String(call.params.file_id));
+    assert.ok(
+      asked.includes('file-mix-backing') && asked.includes('file-mix-take'),
+      `the worker fetched both files: ${asked.join(', ')}`,
+    );
+  });
+
+  it('a voice note answering a song in a private chat is mixed over it; /mix guide 6 lays it 6 dB down', async () => {
+    const user = privateChat(1004);
+    const backing = api.userMessage({
+      ...user,
+      audio: {
+        ...addSong(api, 'voice-backing', 6, 33),
+        duration: 6,
+        mime_type: 'audio/wav',
+        title: 'Backing',
+      },
+    });
+    const voice = api.userMessage({
+      ...user,
+      voice: { ...addSong(api, 'voice-take', 4, 34), duration: 4, mime_type: 'audio/ogg' },
+      reply_to_message: backing as never,
+    });
+    api.pushUpdate({ message: voice });
+    const audio = await api.waitForCall(
+      'sendAudio',
+      (call) => chatOf(call) === 1004 && succeeded(call),
+      60_000,
+    );
+    assert.equal(audio.params.title, 'Backing — Mix', 'plays as the mix of the backing track');
+    assert.ok(isMp3(audio.files[0].content), 'MP3 by default');
+    await reply(api, 1004, /preset auto mix/, 30_000);
+
+    const caption = '/mix guide 6';
+    const guide = api.userMessage({
+      ...user,
+      audio: { ...addSong(api, 'guide-take', 4, 35), duration: 4, mime_type: 'audio/wav', title: 'Vocals' },
+      caption,
+      caption_entities: [{ type: 'bot_command', offset: 0, length: 4 }],
+      reply_to_message: backing as never,
+    });
+    api.pushUpdate({ message: guide });
+    const stats = await reply(api, 1004, /Guide vocal: −6\.0 dB, no other processing/, 60_000);
+    assert.doesNotMatch(textOf(stats), /Compression|Reverb/);
+  });
+
+  it('/mix with nothing to mix says how', async () => {
+    const user = privateChat(1005);
+    const command = api.userMessage({
+      ...user,
+      text: '/mix',
+      entities: [{ type: 'bot_command', offset: 0, length: 4 }],
+    });
+    api.pushUpdate({ message: command });
+    await reply(api, 1005, /reply to the message with the backing track/);
+    const words = api.userMessage({
+      ...user,
+      text: '/mix louder please',
+      entities: [{ type: 'bot_command', offset: 0, length: 4 }],
+    });
+    api.pushUpdate({ message: words });
+    await reply(api, 1005, /I did not understand “louder please”/);
+  });
+
   it('a link in a text message is fetched by the worker', async () => {
     const user = privateChat(1003);
     api.pushUpdate({

@@ -9,6 +9,8 @@ import { ApplicationCommandOptionType, ApplicationCommandType } from 'discord.js
 
 import {
   COMMAND_NAMES,
+  MIX_OPTIONS,
+  mixSettingsFromOptions,
   discordCommands,
   SEPARATE_OPTIONS,
   settingsFromOptions,
@@ -26,7 +28,7 @@ import {
   TOKEN_MARGIN_MS,
   tokenUsable,
 } from '../../src/bots/discord/discordTarget.js';
-import { separationSettingsSchema } from '../../src/queue/jobSchema.js';
+import { mixSettingsSchema, separationSettingsSchema } from '../../src/queue/jobSchema.js';
 
 const attachment = (name: string, contentType: string | null, extra: Partial<DiscordAttachment> = {}) => ({
   id: `id-${name}`,
@@ -90,10 +92,16 @@ describe('Discord: which song an interaction points at', () => {
 describe('Discord: the commands registered', () => {
   const commands = discordCommands();
 
-  it('has /separate, the message command, /stats and /help with names and texts Discord accepts', () => {
+  it('has /separate, the message command, /mix, /stats and /help with names and texts Discord accepts', () => {
     assert.deepEqual(
       commands.map((command) => command.name),
-      [COMMAND_NAMES.separate, COMMAND_NAMES.separateMessage, COMMAND_NAMES.stats, COMMAND_NAMES.help],
+      [
+        COMMAND_NAMES.separate,
+        COMMAND_NAMES.separateMessage,
+        COMMAND_NAMES.mix,
+        COMMAND_NAMES.stats,
+        COMMAND_NAMES.help,
+      ],
     );
     for (const command of commands) {
       if (command.type === ApplicationCommandType.Message) {
@@ -113,7 +121,47 @@ describe('Discord: the commands registered', () => {
         assert.ok(choices.length <= 25, `${option.name} has over 25 choices`);
         for (const choice of choices) assert.ok(choice.name.length <= 100, `choice ${choice.name}`);
       }
+      // Discord refuses a command whose required options do not all come first
+      const required = (('options' in command ? command.options : undefined) ?? []).map(
+        (option) => 'required' in option && option.required === true,
+      );
+      assert.ok(
+        required.indexOf(false) === -1 || !required.slice(required.indexOf(false)).includes(true),
+        `${command.name}: a required option after an optional one`,
+      );
     }
+  });
+
+  it('/mix takes two required audio attachments and reads its preset and level back into valid settings', () => {
+    const mix = commands.find((command) => command.name === COMMAND_NAMES.mix);
+    const options = mix && 'options' in mix ? (mix.options ?? []) : [];
+    for (const name of [MIX_OPTIONS.vocal, MIX_OPTIONS.backing]) {
+      const option = options.find((o) => o.name === name);
+      assert.equal(option?.type, ApplicationCommandOptionType.Attachment, `${name} is an attachment`);
+      assert.ok(option && 'required' in option && option.required, `${name} is required`);
+      const fileTypes = option && 'file_types' in option ? (option.file_types ?? []) : [];
+      assert.ok(fileTypes.includes('audio'), `${name} takes audio`);
+    }
+    const preset = options.find((o) => o.name === MIX_OPTIONS.preset);
+    const choices = preset && 'choices' in preset ? (preset.choices ?? []) : [];
+    assert.deepEqual(
+      choices.map((choice) => choice.value),
+      ['auto', 'guide'],
+    );
+    for (const choice of choices) {
+      const settings = mixSettingsFromOptions({ preset: String(choice.value) });
+      assert.ok(mixSettingsSchema.safeParse(settings).success, `preset ${choice.value} valid`);
+      assert.equal(settings.preset, choice.value);
+    }
+    const level = options.find((o) => o.name === MIX_OPTIONS.guideDb);
+    assert.equal(level?.type, ApplicationCommandOptionType.Integer);
+    const bounds = level && 'min_value' in level ? [level.min_value, level.max_value] : [];
+    assert.deepEqual(bounds, [0, 40]);
+    // a level alone means the guide preset; the schema's bounds hold
+    assert.deepEqual(mixSettingsFromOptions({ guideDb: 9 }), { preset: 'guide', guideDb: 9 });
+    assert.deepEqual(mixSettingsFromOptions({ preset: 'auto', guideDb: 9 }), { preset: 'auto', guideDb: 9 });
+    assert.deepEqual(mixSettingsFromOptions({ preset: 'loud', guideDb: 99 }), {});
+    assert.equal(mixSettingsSchema.safeParse({ guideDb: 41 }).success, false);
   });
 
   it('offers an attachment filtered to audio and video (≤ 10 types) and no required option', () => {

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 
 import type { Message } from 'grammy/types';
 
+import { parseMixArgs } from '../../src/bots/core/mixArgs.js';
 import { parseSettingsArgs } from '../../src/bots/core/settingsArgs.js';
 import { describeSettings } from '../../src/bots/core/settingsNames.js';
 import { checkSongLimits, type SongLimits } from '../../src/bots/core/songLimits.js';
@@ -323,6 +324,31 @@ describe('checkSongLimits', () => {
     assert.deepEqual(checkSongLimits({ sizeBytes: 9_000_000, durationS: 1500 }, TELEGRAM), {
       reason: 'too-long',
       message: 'This song is 25:00 long; the longest I take is 20:00.',
+    });
+  });
+});
+
+describe('parseMixArgs', () => {
+  it('reads the preset, the guide level (which means guide) and the format; skips the command and links', () => {
+    assert.deepEqual(parseMixArgs('/mix@StemBot guide 9 FLAC https://example.com/take.mp3'), {
+      mix: { preset: 'guide', guideDb: 9 },
+      format: 'flac',
+      unknown: [],
+    });
+    assert.deepEqual(parseMixArgs('/mix -12dB'), { mix: { preset: 'guide', guideDb: 12 }, unknown: [] });
+    assert.deepEqual(parseMixArgs('/mix −6 dB ogg'), {
+      mix: { preset: 'guide', guideDb: 6 },
+      format: 'opus',
+      unknown: [],
+    });
+    assert.deepEqual(parseMixArgs('/mix auto'), { mix: { preset: 'auto' }, unknown: [] });
+    assert.deepEqual(parseMixArgs(''), { mix: {}, unknown: [] });
+  });
+
+  it('leaves what it does not know for the bot to name, a level over 40 dB and separation words included', () => {
+    assert.deepEqual(parseMixArgs('/mix loud 55 best vocals'), {
+      mix: {},
+      unknown: ['loud', '55', 'best', 'vocals'],
     });
   });
 });

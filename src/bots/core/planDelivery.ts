@@ -5,7 +5,7 @@
  */
 import { formatBytes } from '../../format/formatBytes.js';
 import type { OutputFormat } from '../../pipeline/audio/encode.js';
-import type { FinalStem } from '../../pipeline/recipe/outputNames.js';
+import type { ResultStem } from '../../queue/delivery.js';
 
 /** What a platform lets a bot send. */
 export interface PlatformLimits {
@@ -157,7 +157,7 @@ export function estimateBytes(encoding: Encoding, durationS: number): number {
 
 /** One stem to send. */
 export interface StemToDeliver {
-  readonly stem: FinalStem;
+  readonly stem: ResultStem;
   /** length of the audio, seconds */
   readonly durationS: number;
   /**

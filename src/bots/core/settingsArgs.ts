@@ -34,6 +34,11 @@ const FORMATS: ReadonlyMap<string, SeparationSettings['format']> = new Map([
   ['ogg', 'opus'],
 ]);
 
+/** The format a word names (mp3, flac, wav, wav16, opus and their aliases), case-insensitive. */
+export function formatNamed(word: string): SeparationSettings['format'] | undefined {
+  return FORMATS.get(word.toLowerCase());
+}
+
 const STEMS: ReadonlyMap<string, FinalStem> = new Map([
   ['vocals', 'vocals'],
   ['vocal', 'vocals'],
@@ -49,9 +54,9 @@ const STEMS: ReadonlyMap<string, FinalStem> = new Map([
 const STEM_ORDER: readonly FinalStem[] = ['vocals', 'music', 'bleed'];
 
 /** "/separate" or "/separate@somebot" */
-const COMMAND = /^\/[a-z0-9_]+(?:@[a-z0-9_]+)?$/i;
+export const COMMAND_WORD = /^\/[a-z0-9_]+(?:@[a-z0-9_]+)?$/i;
 /** sentence punctuation around a word ("best," is split on the comma; "best." loses the dot) */
-const EDGE_PUNCTUATION = /^[.;:!?]+|[.;:!?]+$/g;
+export const EDGE_PUNCTUATION = /^[.;:!?]+|[.;:!?]+$/g;
 
 /**
  * Reads preset names (fast, balanced, best), formats (mp3, flac, wav, wav16, opus; ogg → opus, wav32 and
@@ -62,7 +67,7 @@ const EDGE_PUNCTUATION = /^[.;:!?]+|[.;:!?]+$/g;
  */
 export function parseSettingsArgs(text: string): ParsedArgs {
   const words = text.split(/\s+/).filter((word) => word !== '');
-  if (words.length > 0 && COMMAND.test(words[0])) words.shift();
+  if (words.length > 0 && COMMAND_WORD.test(words[0])) words.shift();
 
   const settings: { -readonly [K in keyof SeparationSettings]?: SeparationSettings[K] } = {};
   const stems = new Set<FinalStem>();

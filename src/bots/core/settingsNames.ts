@@ -3,7 +3,8 @@
  * command choices, status messages and file captions agree.
  */
 import type { FinalStem } from '../../pipeline/recipe/outputNames.js';
-import type { SeparationSettings } from '../../queue/jobSchema.js';
+import type { ResultStem } from '../../queue/delivery.js';
+import type { MixSettings, SeparationSettings } from '../../queue/jobSchema.js';
 
 type Preset = SeparationSettings['preset'];
 type Format = SeparationSettings['format'];
@@ -17,10 +18,11 @@ export const PRESET_NAMES: Readonly<Record<Preset, string>> = {
 
 /** The stems in the order they are listed and sent. */
 export const STEM_ORDER: readonly FinalStem[] = ['vocals', 'music', 'bleed'];
-export const STEM_NAMES: Readonly<Record<FinalStem, string>> = {
+export const STEM_NAMES: Readonly<Record<ResultStem, string>> = {
   vocals: 'Vocals',
   music: 'Music',
   bleed: 'Bleed',
+  mix: 'Mix',
 };
 
 export const FORMAT_NAMES: Readonly<Record<Format, string>> = {
@@ -35,4 +37,18 @@ export const FORMAT_NAMES: Readonly<Record<Format, string>> = {
 export function describeSettings(settings: SeparationSettings): string {
   const stems = STEM_ORDER.filter((stem) => settings.stems.includes(stem)).map((stem) => STEM_NAMES[stem]);
   return `Preset ${settings.preset} · ${FORMAT_NAMES[settings.format]} · ${stems.join(', ')}`;
+}
+
+/** One line for people: 'Mix: automatic · MP3' or 'Mix: guide vocal −12 dB · FLAC'. */
+export function describeMix(mix: MixSettings, format: Format): string {
+  const how = mix.preset === 'auto' ? 'automatic' : `guide vocal −${mix.guideDb} dB`;
+  return `Mix: ${how} · ${FORMAT_NAMES[format]}`;
+}
+
+/** The settings line of a job's status message: a separation's settings, or a mix's. */
+export function describeJob(job: {
+  readonly settings: SeparationSettings;
+  readonly mix?: { readonly settings: MixSettings };
+}): string {
+  return job.mix ? describeMix(job.mix.settings, job.settings.format) : describeSettings(job.settings);
 }

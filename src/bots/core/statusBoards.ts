@@ -2,10 +2,11 @@ import { Job, type Queue } from 'bullmq';
 import type { Logger } from 'pino';
 
 import { attachedRequests, wasDelivered } from '../../queue/jobRequests.js';
-import type { ReplyTarget, SeparateJobData, SeparationSettings } from '../../queue/jobSchema.js';
+import type { ReplyTarget, SeparateJobData } from '../../queue/jobSchema.js';
 import type { JobProgress } from '../../queue/progress.js';
 import type { QueueContext } from '../../queue/queueContext.js';
 import { songTitle } from '../../queue/songTitle.js';
+import { describeJob } from './settingsNames.js';
 
 /** One status message as a platform addresses it. */
 export interface BoardAddress {
@@ -24,7 +25,7 @@ export interface StatusSurface {
   /** the status message of a request, or null when it has none or it can no longer be edited */
   boardOf(replyTo: ReplyTarget): BoardAddress | null;
   /** the text of the status message */
-  render(title: string, settings: SeparationSettings, progress: JobProgress): string;
+  render(title: string, settings: string, progress: JobProgress): string;
   /** edits the message; a refusal (message deleted, token expired) is logged at debug level and ignored */
   edit(replyTo: ReplyTarget, text: string, jobId: string): Promise<unknown>;
 }
@@ -42,7 +43,8 @@ interface JobBoards {
   readonly boards: Board[];
   readonly loadedAt: number;
   readonly title: string;
-  readonly settings: SeparationSettings;
+  /** the settings line, as `describeJob` words it */
+  readonly settings: string;
 }
 
 /** How long a job's list of status messages is trusted before it is read again (requests attach later). */
@@ -136,7 +138,12 @@ export class StatusBoards {
           },
         );
       }
-      return { boards, loadedAt: Date.now(), title: songTitle(job.data.source), settings: job.data.settings };
+      return {
+        boards,
+        loadedAt: Date.now(),
+        title: songTitle(job.data.source),
+        settings: describeJob(job.data),
+      };
     })();
     this.#jobs.set(jobId, loading);
     return loading;

@@ -4,9 +4,7 @@
  * stage, at the start of the line.
  */
 import type { DeliveryBundle } from '../../queue/delivery.js';
-import type { SeparationSettings } from '../../queue/jobSchema.js';
 import type { JobProgress } from '../../queue/progress.js';
-import { describeSettings } from './settingsNames.js';
 
 /** Said whenever Redis (the queue) cannot be reached: nothing was queued, nothing is lost by trying later. */
 export const QUEUE_UNAVAILABLE =
@@ -21,17 +19,17 @@ const STAGES: Readonly<
   download: { emoji: '🎧', label: 'Downloading…', pct: true },
   decode: { emoji: '🎧', label: 'Reading the audio…', pct: true },
   separate: { emoji: '✂️', label: 'Separating…', pct: true },
+  mix: { emoji: '🎚️', label: 'Mixing…', pct: true },
   encode: { emoji: '📦', label: 'Encoding…', pct: false },
   deliver: { emoji: '📤', label: 'Sending…', pct: false },
 };
 
-/** The status message: the song, where its job is, and the settings it runs with (one line each). */
-export function statusMessageText(
-  title: string,
-  settings: SeparationSettings,
-  progress: JobProgress,
-): string {
-  return [`🎵 ${title}`, statusLine(progress, { barWidth: 10 }), describeSettings(settings)].join('\n');
+/**
+ * The status message: the song, where its job is, and the settings it runs with (one line each; `settings` as
+ * `describeJob` words them).
+ */
+export function statusMessageText(title: string, settings: string, progress: JobProgress): string {
+  return [`🎵 ${title}`, statusLine(progress, { barWidth: 10 }), settings].join('\n');
 }
 
 export interface StatusLineOptions {
@@ -108,7 +106,7 @@ export function progressBar(pct: number, width: number): string {
 /**
  * The stats under a result, one fact a line:
  * "Engine: mdx on cuda · preset best", "4:05 of audio in 38 s (0.16× real time)", "From cache: music, vocals"
- * (only when some steps came from the cache).
+ * (only when some steps came from the cache); a mix's decisions below, after a blank line.
  */
 export function statsBlock(stats: DeliveryBundle['stats']): string {
   const lines = [
@@ -116,6 +114,7 @@ export function statsBlock(stats: DeliveryBundle['stats']): string {
     `${formatClock(stats.durationS)} of audio in ${formatDuration(stats.processingS)} (${formatFactor(stats.realTimeFactor)}× real time)`,
   ];
   if (stats.cacheHits.length > 0) lines.push(`From cache: ${stats.cacheHits.join(', ')}`);
+  if (stats.mixReport && stats.mixReport.length > 0) lines.push('', ...stats.mixReport);
   return lines.join('\n');
 }
 

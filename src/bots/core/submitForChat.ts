@@ -1,9 +1,12 @@
 import type { Logger } from 'pino';
 
-import type { SeparationSettings } from '../../queue/jobSchema.js';
+import { mixSettingsSchema, type SeparationSettings } from '../../queue/jobSchema.js';
 import type { SeparationProducer, SubmitRequest } from '../../queue/producer.js';
 import { songTitle } from '../../queue/songTitle.js';
+import { describeJob } from './settingsNames.js';
 import { QUEUE_UNAVAILABLE, statusMessageText } from './statusText.js';
+
+const MIX_DEFAULTS = mixSettingsSchema.parse({});
 
 /** What a bot shows after queueing: the status text with the job to cancel, or why nothing was queued. */
 export type ChatSubmitOutcome =
@@ -36,14 +39,18 @@ export async function submitForChat(
   }
   if (outcome.status === 'refused') return { accepted: false, text: `❌ ${outcome.reason}` };
   const title = songTitle(request.source);
+  const jobLike = {
+    settings: request.settings,
+    ...(request.mix ? { mix: { settings: { ...MIX_DEFAULTS, ...request.mix.settings } } } : {}),
+  };
   const text =
     outcome.status === 'queued'
-      ? statusMessageText(title, request.settings, {
+      ? statusMessageText(title, describeJob(jobLike), {
           stage: 'queued',
           pct: 0,
           queuePosition: outcome.position,
           etaS: outcome.etaS,
         })
-      : `🎵 ${title}\n⏳ Someone asked for this song with the same settings already: you will get it at the same time.`;
+      : `🎵 ${title}\n⏳ Someone asked for this ${request.mix ? 'mix' : 'song'} with the same settings already: you will get it at the same time.`;
   return { accepted: true, jobId: outcome.jobId, text };
 }

@@ -16,6 +16,7 @@ import { adminStats, formatAdminStats } from '../../queue/adminStats.js';
 import { cancelOpenRequests } from '../../queue/cancelRequest.js';
 import {
   type JobSource,
+  type MixSettings,
   type Requester,
   type SeparateJobData,
   type SeparationSettings,
@@ -32,6 +33,8 @@ import { submitForChat } from '../core/submitForChat.js';
 import {
   CANCEL_BUTTON_PREFIX,
   COMMAND_NAMES,
+  MIX_OPTIONS,
+  mixSettingsFromOptions,
   SEPARATE_OPTIONS,
   settingsFromOptions,
 } from './discordCommands.js';
@@ -43,7 +46,7 @@ import {
 } from './discordSong.js';
 import { cancelRow, discordBoardKey } from './discordStatus.js';
 import { DISCORD_PLATFORM, discordReplyTarget, INTERACTION_TOKEN_TTL_MS } from './discordTarget.js';
-import { discordHelpText, NO_SONG_MESSAGE, NO_SONG_SLASH } from './discordTexts.js';
+import { discordHelpText, NO_MIX_FILES, NO_SONG_MESSAGE, NO_SONG_SLASH } from './discordTexts.js';
 
 export interface DiscordBotOptions {
   readonly context: QueueContext;
@@ -63,7 +66,8 @@ const EPHEMERAL = { flags: MessageFlags.Ephemeral } as const;
 
 /**
  * Answers interactions on a discord.js client (design §5 `discord/`): `/separate` (attachment or link, preset,
- * stems, format), the message command "Separate stems", the Cancel button, `/stats` for admins and `/help`.
+ * stems, format), the message command "Separate stems", `/mix` (vocal and backing attachments, preset, guide
+ * level, format), the Cancel button, `/stats` for admins and `/help`.
  * Refusals are ephemeral. A song is deferred at once (the 3-second rule), queued, and its status message kept
  * current by {@link StatusBoards}; the worker sends the result itself.
  */
@@ -85,6 +89,8 @@ async function handleInteraction(interaction: Interaction, options: DiscordBotOp
     switch (interaction.commandName) {
       case COMMAND_NAMES.separate:
         return separateCommand(interaction, options);
+      case COMMAND_NAMES.mix:
+        return mixCommand(interaction, options);
       case COMMAND_NAMES.stats:
         return statsCommand(interaction, options);
       case COMMAND_NAMES.help:
@@ -121,7 +127,36 @@ async function separateCommand(
     stems: interaction.options.getString(SEPARATE_OPTIONS.stems),
     format: interaction.options.getString(SEPARATE_OPTIONS.format),
   });
-  await submitSong(interaction, options, pick, settings, null, NO_SONG_SLASH);
+  await submitSong(interaction, options, { song: pick, override: settings }, null, NO_SONG_SLASH);
+}
+
+/** /mix: the vocal recording over the backing track, both attachments (Discord requires them). */
+async function mixCommand(
+  interaction: ChatInputCommandInteraction,
+  options: DiscordBotOptions,
+): Promise<void> {
+  const attached = (name: string) => {
+    const attachment = interaction.options.getAttachment(name);
+    return pickFromOptions(attachment ? attachmentFacts(attachment) : null, null);
+  };
+  const format = settingsFromOptions({ format: interaction.options.getString(MIX_OPTIONS.format) }).format;
+  await submitSong(
+    interaction,
+    options,
+    {
+      song: attached(MIX_OPTIONS.backing),
+      override: format ? { format } : {},
+      mix: {
+        vocal: attached(MIX_OPTIONS.vocal),
+        settings: mixSettingsFromOptions({
+          preset: interaction.options.getString(MIX_OPTIONS.preset),
+          guideDb: interaction.options.getInteger(MIX_OPTIONS.guideDb),
+        }),
+      },
+    },
+    null,
+    NO_MIX_FILES,
+  );
 }
 
 async function separateMessageCommand(
@@ -130,7 +165,7 @@ async function separateMessageCommand(
 ): Promise<void> {
   const message = interaction.targetMessage;
   const pick = pickFromMessage([...message.attachments.values()].map(attachmentFacts), message.content ?? '');
-  await submitSong(interaction, options, pick, {}, message.id, NO_SONG_MESSAGE);
+  await submitSong(interaction, options, { song: pick, override: {} }, message.id, NO_SONG_MESSAGE);
 }
 
 function attachmentFacts(attachment: Attachment): DiscordAttachment {
@@ -144,6 +179,45 @@ function attachmentFacts(attachment: Attachment): DiscordAttachment {
   };
 }
 
+/** What one interaction asks the queue for: a song to separate, or a vocal to mix over a backing track. */
+interface ChatJob {
+  readonly song: DiscordSongPick;
+  readonly override: Partial<SeparationSettings>;
+  /** a mix: `song` is the backing track */
+  readonly mix?: { readonly vocal: DiscordSongPick; readonly settings: Partial<MixSettings> };
+}
+
+/** A picked song made into a job source, or a refusal to show (ephemerally, before any deferral). */
+function sourceOf(
+  pick: DiscordSongPick,
+  options: DiscordBotOptions,
+  noSong: string,
+): { readonly source: JobSource } | { readonly refusal: string } {
+  if (pick.kind === 'none') return { refusal: noSong };
+  if (pick.kind === 'not-audio') return { refusal: `❌ ${pick.reason}` };
+  if (pick.kind === 'link') return { source: { kind: 'url', url: pick.url, identity: pick.url } };
+  const { attachment } = pick;
+  const refusal = checkSongLimits(
+    { sizeBytes: attachment.size, durationS: attachment.durationS ?? undefined },
+    {
+      maxDownloadBytes: null,
+      maxInputBytes: options.intake.maxInputBytes,
+      maxDurationS: options.intake.maxDurationS,
+    },
+  );
+  if (refusal) return { refusal: `❌ ${refusal.message}` };
+  return {
+    source: {
+      kind: 'platform-file',
+      platform: DISCORD_PLATFORM,
+      fileId: attachment.url,
+      identity: `discord:${attachment.id}`,
+      fileName: attachment.name.slice(0, 255),
+      sizeBytes: attachment.size,
+    },
+  };
+}
+
 /**
  * What can be checked from the payload (type, size, length) is refused before the deferral, ephemerally;
  * then the deferral (public: the status and the result are for the channel), the link check and the submit,
@@ -152,37 +226,16 @@ function attachmentFacts(attachment: Attachment): DiscordAttachment {
 async function submitSong(
   interaction: ChatInputCommandInteraction | MessageContextMenuCommandInteraction,
   options: DiscordBotOptions,
-  pick: DiscordSongPick,
-  override: Partial<SeparationSettings>,
+  job: ChatJob,
   sourceMessageId: string | null,
   noSong: string,
 ): Promise<void> {
   const refuseNow = (text: string) => interaction.reply({ content: text, ...EPHEMERAL });
-  if (pick.kind === 'none') return void (await refuseNow(noSong));
-  if (pick.kind === 'not-audio') return void (await refuseNow(`❌ ${pick.reason}`));
-  let jobSource: JobSource;
-  if (pick.kind === 'file') {
-    const { attachment } = pick;
-    const refusal = checkSongLimits(
-      { sizeBytes: attachment.size, durationS: attachment.durationS ?? undefined },
-      {
-        maxDownloadBytes: null,
-        maxInputBytes: options.intake.maxInputBytes,
-        maxDurationS: options.intake.maxDurationS,
-      },
-    );
-    if (refusal) return void (await refuseNow(`❌ ${refusal.message}`));
-    jobSource = {
-      kind: 'platform-file',
-      platform: DISCORD_PLATFORM,
-      fileId: attachment.url,
-      identity: `discord:${attachment.id}`,
-      fileName: attachment.name.slice(0, 255),
-      sizeBytes: attachment.size,
-    };
-  } else {
-    jobSource = { kind: 'url', url: pick.url, identity: pick.url };
-  }
+  const song = sourceOf(job.song, options, noSong);
+  if ('refusal' in song)
+    return void (await refuseNow(job.mix ? `Backing track: ${song.refusal}` : song.refusal));
+  const vocal = job.mix ? sourceOf(job.mix.vocal, options, noSong) : null;
+  if (vocal && 'refusal' in vocal) return void (await refuseNow(`Vocal recording: ${vocal.refusal}`));
   if (options.context.redis.status !== 'ready') return void (await refuseNow(`⚠️ ${QUEUE_UNAVAILABLE}`));
 
   await interaction.deferReply();
@@ -190,16 +243,18 @@ async function submitSong(
     await interaction.deleteReply().catch(() => undefined);
     await interaction.followUp({ content: text, ...EPHEMERAL });
   };
-  if (jobSource.kind === 'url') {
+  for (const checked of [song.source, vocal?.source]) {
+    if (checked?.kind !== 'url') continue;
     try {
-      await checkLink(jobSource.url, { allowPrivate: options.intake.allowPrivateUrls });
+      await checkLink(checked.url, { allowPrivate: options.intake.allowPrivateUrls });
     } catch (error) {
       if (isLinkFetchError(error)) return refuseLater(`❌ ${error.message}`);
       throw error;
     }
   }
-  const settings = separationSettingsSchema.parse(override);
-  const ack = await interaction.editReply({ content: '⏳ Adding your song to the queue…' });
+  const settings = separationSettingsSchema.parse(job.override);
+  const what = job.mix ? 'mix' : 'song';
+  const ack = await interaction.editReply({ content: `⏳ Adding your ${what} to the queue…` });
   const replyTo = discordReplyTarget({
     channelId: interaction.channelId,
     guildId: interaction.guildId,
@@ -213,7 +268,15 @@ async function submitSong(
   });
   const outcome = await submitForChat(
     options.producer,
-    { source: jobSource, settings, requester: requesterOf(interaction, options), replyTo },
+    {
+      source: song.source,
+      settings,
+      ...(job.mix && vocal && 'source' in vocal
+        ? { mix: { vocal: vocal.source, settings: job.mix.settings } }
+        : {}),
+      requester: requesterOf(interaction, options),
+      replyTo,
+    },
     { logger: options.logger, timeoutMs: options.submitTimeoutMs },
   );
   if (!outcome.accepted) return refuseLater(outcome.text);

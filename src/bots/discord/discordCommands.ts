@@ -7,11 +7,12 @@ import {
   ApplicationCommandType,
   ApplicationIntegrationType,
   InteractionContextType,
+  type APIApplicationCommandOption,
   type FileUploadType,
   type RESTPostAPIApplicationCommandsJSONBody,
 } from 'discord.js';
 
-import type { SeparationSettings } from '../../queue/jobSchema.js';
+import type { MixSettings, SeparationSettings } from '../../queue/jobSchema.js';
 import type { FinalStem } from '../../pipeline/recipe/outputNames.js';
 import { FORMAT_NAMES, PRESET_NAMES, PRESETS, STEM_NAMES } from '../core/settingsNames.js';
 
@@ -19,6 +20,7 @@ export const COMMAND_NAMES = {
   separate: 'separate',
   /** the message command: the name is what people see in Apps → on a message */
   separateMessage: 'Separate stems',
+  mix: 'mix',
   stats: 'stats',
   help: 'help',
 } as const;
@@ -29,6 +31,15 @@ export const SEPARATE_OPTIONS = {
   link: 'link',
   preset: 'preset',
   stems: 'stems',
+  format: 'format',
+} as const;
+
+/** Option names of /mix. */
+export const MIX_OPTIONS = {
+  vocal: 'vocal',
+  backing: 'backing',
+  preset: 'preset',
+  guideDb: 'guide_db',
   format: 'format',
 } as const;
 
@@ -107,18 +118,49 @@ export function discordCommands(): RESTPostAPIApplicationCommandsJSONBody[] {
             value: stems.join(','),
           })),
         },
-        {
-          type: ApplicationCommandOptionType.String,
-          name: SEPARATE_OPTIONS.format,
-          description: 'File format (default MP3)',
-          choices: (Object.keys(FORMAT_NAMES) as SeparationSettings['format'][]).map((format) => ({
-            name: FORMAT_NAMES[format],
-            value: format,
-          })),
-        },
+        formatOption(),
       ],
     },
     { type: ApplicationCommandType.Message, name: COMMAND_NAMES.separateMessage, ...EVERYWHERE },
+    {
+      type: ApplicationCommandType.ChatInput,
+      name: COMMAND_NAMES.mix,
+      description: 'Mix your vocal recording over a backing track',
+      ...EVERYWHERE,
+      options: [
+        {
+          type: ApplicationCommandOptionType.Attachment,
+          name: MIX_OPTIONS.vocal,
+          description: 'Your vocal recording: an audio or video file',
+          file_types: SONG_FILE_TYPES,
+          required: true,
+        },
+        {
+          type: ApplicationCommandOptionType.Attachment,
+          name: MIX_OPTIONS.backing,
+          description: 'The backing track (a Music stem, say)',
+          file_types: SONG_FILE_TYPES,
+          required: true,
+        },
+        {
+          type: ApplicationCommandOptionType.String,
+          name: MIX_OPTIONS.preset,
+          description: 'Automatic mix, or the vocal quieter as a guide (default Automatic)',
+          choices: [
+            { name: 'Automatic', value: 'auto' },
+            { name: 'Guide vocal', value: 'guide' },
+          ],
+        },
+        {
+          type: ApplicationCommandOptionType.Integer,
+          name: MIX_OPTIONS.guideDb,
+          description: 'Guide vocal: how many dB quieter (default 12)',
+          min_value: 0,
+          max_value: 40,
+        },
+        formatOption(),
+      ],
+    },
     {
       type: ApplicationCommandType.ChatInput,
       name: COMMAND_NAMES.stats,
@@ -135,6 +177,33 @@ export function discordCommands(): RESTPostAPIApplicationCommandsJSONBody[] {
       ...EVERYWHERE,
     },
   ];
+}
+
+/** The `format` option of /separate and /mix. */
+function formatOption(): APIApplicationCommandOption {
+  return {
+    type: ApplicationCommandOptionType.String,
+    name: SEPARATE_OPTIONS.format,
+    description: 'File format (default MP3)',
+    choices: (Object.keys(FORMAT_NAMES) as SeparationSettings['format'][]).map((format) => ({
+      name: FORMAT_NAMES[format],
+      value: format,
+    })),
+  };
+}
+
+/** What /mix's preset and guide_db options asked for (a level implies the guide preset). */
+export function mixSettingsFromOptions(options: {
+  readonly preset?: string | null;
+  readonly guideDb?: number | null;
+}): Partial<MixSettings> {
+  const settings: { -readonly [K in keyof MixSettings]?: MixSettings[K] } = {};
+  if (options.preset === 'auto' || options.preset === 'guide') settings.preset = options.preset;
+  if (typeof options.guideDb === 'number' && options.guideDb >= 0 && options.guideDb <= 40) {
+    settings.guideDb = options.guideDb;
+    settings.preset ??= 'guide';
+  }
+  return settings;
 }
 
 /** What the string options of /separate asked for (choices: values are checked all the same). */

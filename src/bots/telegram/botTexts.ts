@@ -19,5 +19,7 @@ export function helpText(limits: TelegramLimits): string {
     '/settings: preset (fast, balanced, best), which stems, format (MP3, FLAC, WAV, Opus).',
     'After /separate you can also write them for one song: /separate best flac vocals',
     '/cancel: cancel your songs in progress in this chat.',
+    '',
+    '🎚️ Sing over a track: reply to the backing track (the Music stem, say) with your recording as an audio file captioned /mix, or here with a voice note. I balance the levels, compress, EQ and add reverb timed to the song, and tell you every setting. /mix guide 12 instead lays the recording 12 dB quieter with no processing: send the Vocals stem over the Music stem for a karaoke guide vocal.',
   ].join('\n');
 }

@@ -5,12 +5,19 @@ import type { Logger } from 'pino';
 
 import { adminStats, formatAdminStats } from '../../queue/adminStats.js';
 import { cancelOpenRequests } from '../../queue/cancelRequest.js';
-import type { JobSource, Requester, SeparateJobData, SeparationSettings } from '../../queue/jobSchema.js';
+import type {
+  JobSource,
+  MixSettings,
+  Requester,
+  SeparateJobData,
+  SeparationSettings,
+} from '../../queue/jobSchema.js';
 import { listOpenRequests } from '../../queue/openRequests.js';
 import type { SeparationProducer } from '../../queue/producer.js';
 import { type QueueContext, stembotKey } from '../../queue/queueContext.js';
 import { checkLink, isLinkFetchError } from '../../queue/sources/fetchLink.js';
 import type { TelegramLimits } from '../core/planDelivery.js';
+import { parseMixArgs, type ParsedMixArgs } from '../core/mixArgs.js';
 import { parseSettingsArgs } from '../core/settingsArgs.js';
 import { describeSettings } from '../core/settingsNames.js';
 import { QUEUE_UNAVAILABLE } from '../core/statusText.js';
@@ -48,6 +55,7 @@ export interface TelegramBotOptions {
 /** The commands shown in Telegram's menu; /stats only to admins (setMyCommands scopes, platforms §2b). */
 export const TELEGRAM_COMMANDS = [
   { command: 'separate', description: 'Separate a song (reply to it, or add a link)' },
+  { command: 'mix', description: 'Mix your vocal over a backing track (reply to it)' },
   { command: 'settings', description: 'Preset, stems and format' },
   { command: 'cancel', description: 'Cancel your songs in progress here' },
   { command: 'help', description: 'How to use this bot' },
@@ -101,7 +109,7 @@ export function installTelegramHandlers(bot: Bot, options: TelegramBotOptions): 
       );
       return;
     }
-    await submitSong(ctx, options, source, pick, args.settings);
+    await submitSong(ctx, options, source, { song: pick, override: args.settings });
   });
 
   bot.command(['settings', 'options'], async (ctx) => {
@@ -179,8 +187,41 @@ export function installTelegramHandlers(bot: Bot, options: TelegramBotOptions): 
     await ctx.reply(formatAdminStats(stats));
   });
 
+  bot.command('mix', async (ctx) => {
+    const message = ctx.message ?? ctx.channelPost;
+    if (!message) return;
+    const args = parseMixArgs(ctx.match ?? '');
+    if (args.unknown.length > 0) {
+      await ctx.reply(`I did not understand “${args.unknown.join(' ')}”. ${MIX_WORDS}`, {
+        reply_parameters: { message_id: message.message_id, allow_sending_without_reply: true },
+      });
+      return;
+    }
+    const vocal = pickSong(message);
+    const backing = message.reply_to_message
+      ? pickSong(message.reply_to_message)
+      : ({ kind: 'none' } as const);
+    if (vocal.kind === 'none' || backing.kind === 'none') {
+      await ctx.reply(MIX_HOW, {
+        reply_parameters: { message_id: message.message_id, allow_sending_without_reply: true },
+      });
+      return;
+    }
+    await submitMix(ctx, options, message, backing, vocal, args);
+  });
+
   // Anything else in a private chat: a song, a link, or a hint. In groups only the commands above act.
   bot.chatType('private').on('message', async (ctx) => {
+    // A voice or video note answering a song is a take to mix over it: such notes carry no caption command.
+    const answered = ctx.message.reply_to_message;
+    if ((ctx.message.voice || ctx.message.video_note) && answered) {
+      const backing = pickSong(answered);
+      const take = pickSong(ctx.message);
+      if (backing.kind !== 'none' && take.kind !== 'none') {
+        await submitMix(ctx, options, ctx.message, backing, take, { mix: {}, unknown: [] });
+        return;
+      }
+    }
     const pick = pickSong(ctx.message);
     if (pick.kind === 'none') {
       if (ctx.message.text?.startsWith('/'))
@@ -188,7 +229,7 @@ export function installTelegramHandlers(bot: Bot, options: TelegramBotOptions): 
       else await ctx.reply('Send me a song (audio, voice, video or file) or a link to one. /help for more.');
       return;
     }
-    await submitSong(ctx, options, ctx.message, pick, {});
+    await submitSong(ctx, options, ctx.message, { song: pick, override: {} });
   });
 
   bot.catch(({ error, ctx }) => {
@@ -201,6 +242,28 @@ export function installTelegramHandlers(bot: Bot, options: TelegramBotOptions): 
 
 const SETTINGS_WORDS =
   'After /separate you can write a preset (fast, balanced, best), stems (vocals, music, bleed), a format (mp3, flac, wav, wav16, opus) and a link.';
+
+const MIX_WORDS =
+  'After /mix you can write auto (the automatic mix), guide and a number of dB (your vocal that much quieter, as a guide), and a format (mp3, flac, wav, opus).';
+
+const MIX_HOW =
+  'To mix your singing over a backing track: reply to the message with the backing track (a karaoke Music stem, say), send your recording as an audio file with /mix as its caption — or, in this private chat, reply with a voice note.';
+
+/** A vocal recording to mix over a backing track; the answer replies to the recording's message. */
+function submitMix(
+  ctx: Context,
+  options: TelegramBotOptions,
+  recording: Message,
+  backing: Exclude<SongPick, { kind: 'none' }>,
+  vocal: Exclude<SongPick, { kind: 'none' }>,
+  args: ParsedMixArgs,
+): Promise<void> {
+  return submitSong(ctx, options, recording, {
+    song: backing,
+    override: args.format ? { format: args.format } : {},
+    mix: { vocal, settings: args.mix },
+  });
+}
 
 function settingsMessage(settings: SeparationSettings): string {
   return `Your settings for the next songs:\n${describeSettings(settings)}`;
@@ -224,17 +287,74 @@ async function queueReady(ctx: Context, options: TelegramBotOptions): Promise<bo
   return false;
 }
 
+/** A song turned into a job source, or why it cannot be taken (a sentence for the user). */
+type CheckedSource =
+  { readonly ok: true; readonly source: JobSource } | { readonly ok: false; readonly reason: string };
+
+/** Checks what can be checked here (type, size, length, link address) and makes the job's source. */
+async function checkSource(
+  pick: Exclude<SongPick, { kind: 'none' }>,
+  options: TelegramBotOptions,
+): Promise<CheckedSource> {
+  if (pick.kind === 'not-audio') return { ok: false, reason: pick.reason };
+  if (pick.kind === 'link') {
+    try {
+      await checkLink(pick.url, { allowPrivate: options.intake.allowPrivateUrls });
+    } catch (error) {
+      if (isLinkFetchError(error)) return { ok: false, reason: error.message };
+      throw error;
+    }
+    return { ok: true, source: { kind: 'url', url: pick.url, identity: pick.url } };
+  }
+  const { song } = pick;
+  const refusal = checkSongLimits(
+    { sizeBytes: song.sizeBytes, durationS: song.durationS },
+    {
+      maxDownloadBytes: options.limits.maxDownloadBytes,
+      maxInputBytes: options.intake.maxInputBytes,
+      maxDurationS: options.intake.maxDurationS,
+      downloadLimitNote: options.limits.maxDownloadBytes
+        ? `Telegram lets bots download files up to ${formatBytes(options.limits.maxDownloadBytes)}`
+        : undefined,
+    },
+  );
+  if (refusal) return { ok: false, reason: refusal.message };
+  return {
+    ok: true,
+    source: {
+      kind: 'platform-file',
+      platform: TELEGRAM_PLATFORM,
+      fileId: song.fileId,
+      identity: `telegram:${song.fileUniqueId}`,
+      ...(song.fileName ? { fileName: song.fileName.slice(0, 255) } : {}),
+      ...(song.sizeBytes !== undefined ? { sizeBytes: song.sizeBytes } : {}),
+      ...(song.title ? { title: song.title.slice(0, 255) } : {}),
+      ...(song.performer ? { performer: song.performer.slice(0, 255) } : {}),
+    },
+  };
+}
+
+/** What one chat message asks the queue for: a song to separate, or a vocal to mix over a backing track. */
+interface ChatJob {
+  readonly song: Exclude<SongPick, { kind: 'none' }>;
+  readonly override: Partial<SeparationSettings>;
+  /** a mix: `song` is the backing track */
+  readonly mix?: {
+    readonly vocal: Exclude<SongPick, { kind: 'none' }>;
+    readonly settings: Partial<MixSettings>;
+  };
+}
+
 /**
- * Checks what can be checked here (type, size, length, link address), then queues the song: the status message
- * is sent first, so the job can carry its id (the worker removes it when it answers), then edited with the
- * queue position and ETA.
+ * Checks the job's files and links, then queues it: the status message is sent first, replying to `source`,
+ * so the job can carry its id (the worker removes it when it answers), then edited with the queue position
+ * and ETA.
  */
 async function submitSong(
   ctx: Context,
   options: TelegramBotOptions,
   source: Message,
-  pick: Exclude<SongPick, { kind: 'none' }>,
-  override: Partial<SeparationSettings>,
+  job: ChatJob,
 ): Promise<void> {
   const user = ctx.from;
   const chat = ctx.chat;
@@ -246,48 +366,18 @@ async function submitSong(
   const thread = threadId === null ? {} : { message_thread_id: threadId };
   const refuse = (text: string) => ctx.reply(`❌ ${text}`, { ...replyToSource, ...thread });
 
-  if (pick.kind === 'not-audio') return void (await refuse(pick.reason));
-  let jobSource: JobSource;
-  if (pick.kind === 'file') {
-    const { song } = pick;
-    const refusal = checkSongLimits(
-      { sizeBytes: song.sizeBytes, durationS: song.durationS },
-      {
-        maxDownloadBytes: options.limits.maxDownloadBytes,
-        maxInputBytes: options.intake.maxInputBytes,
-        maxDurationS: options.intake.maxDurationS,
-        downloadLimitNote: options.limits.maxDownloadBytes
-          ? `Telegram lets bots download files up to ${formatBytes(options.limits.maxDownloadBytes)}`
-          : undefined,
-      },
-    );
-    if (refusal) return void (await refuse(refusal.message));
-    jobSource = {
-      kind: 'platform-file',
-      platform: TELEGRAM_PLATFORM,
-      fileId: song.fileId,
-      identity: `telegram:${song.fileUniqueId}`,
-      ...(song.fileName ? { fileName: song.fileName.slice(0, 255) } : {}),
-      ...(song.sizeBytes !== undefined ? { sizeBytes: song.sizeBytes } : {}),
-      ...(song.title ? { title: song.title.slice(0, 255) } : {}),
-      ...(song.performer ? { performer: song.performer.slice(0, 255) } : {}),
-    };
-  } else {
-    try {
-      await checkLink(pick.url, { allowPrivate: options.intake.allowPrivateUrls });
-    } catch (error) {
-      if (isLinkFetchError(error)) return void (await refuse(error.message));
-      throw error;
-    }
-    jobSource = { kind: 'url', url: pick.url, identity: pick.url };
-  }
+  const song = await checkSource(job.song, options);
+  if (!song.ok) return void (await refuse(job.mix ? `The backing track: ${song.reason}` : song.reason));
+  const vocal = job.mix ? await checkSource(job.mix.vocal, options) : null;
+  if (vocal && !vocal.ok) return void (await refuse(`Your vocal recording: ${vocal.reason}`));
 
   if (!(await queueReady(ctx, options))) return;
   const settings = {
     ...(await loadUserSettings(options.context, TELEGRAM_PLATFORM, String(user.id))),
-    ...override,
+    ...job.override,
   };
-  const status = await ctx.reply('⏳ Adding your song to the queue…', { ...replyToSource, ...thread });
+  const what = job.mix ? 'mix' : 'song';
+  const status = await ctx.reply(`⏳ Adding your ${what} to the queue…`, { ...replyToSource, ...thread });
   const replyTo = telegramReplyTarget({
     chatId: chat.id,
     sourceMessageId: source.message_id,
@@ -296,7 +386,13 @@ async function submitSong(
   });
   const outcome = await submitForChat(
     options.producer,
-    { source: jobSource, settings, requester: requesterOf(user, options), replyTo },
+    {
+      source: song.source,
+      settings,
+      ...(job.mix && vocal?.ok ? { mix: { vocal: vocal.source, settings: job.mix.settings } } : {}),
+      requester: requesterOf(user, options),
+      replyTo,
+    },
     { logger: options.logger, timeoutMs: options.submitTimeoutMs },
   );
   if (!outcome.accepted) {

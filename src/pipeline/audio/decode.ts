@@ -2,7 +2,7 @@ import { endianness } from 'node:os';
 import { resolve } from 'node:path';
 
 import { StembotError } from '../errors.js';
-import { type FfmpegTools, fileUrlArg, lastStderrLine, streamTool } from './ffmpeg.js';
+import { type FfmpegTools, fileUrlArg, lastStderrLine, runTool, streamTool } from './ffmpeg.js';
 import type { InputLimits } from './limits.js';
 import { type ProbeResult, SAFE_INPUT_OPTIONS, probeAudio, undecodable } from './probe.js';
 import { SAMPLE_RATE, type Stereo } from './stereo.js';
@@ -10,6 +10,11 @@ import { SAMPLE_RATE, type Stereo } from './stereo.js';
 export interface DecodeOptions {
   /** Aborting kills ffmpeg; decodeAudio then rejects with the signal's reason. */
   readonly signal?: AbortSignal;
+  /**
+   * Which audio stream to decode, counted among the file's audio streams from 0 (ffmpeg `-map 0:a:N`); default 0.
+   * For multi-track files such as MUSDB18's .stem.mp4 (0 mixture, 1 drums, 2 bass, 3 other, 4 vocals).
+   */
+  readonly audioStream?: number;
 }
 
 export interface DecodeResult {
@@ -30,7 +35,8 @@ const RAW_FORMAT = endianness() === 'LE' ? 'f32le' : 'f32be';
 const FRAME_BYTES = 8;
 
 /**
- * Decode the first audio stream of any file ffmpeg reads (audio or video) to 44.1 kHz stereo float (§E.1).
+ * Decode one audio stream (the first unless `options.audioStream`) of any file ffmpeg reads (audio or video) to
+ * 44.1 kHz stereo float (§E.1).
  * Limits are checked on the probe before decoding, then again on the decoded length.
  */
 export async function decodeAudio(
@@ -39,7 +45,12 @@ export async function decodeAudio(
   limits: InputLimits,
   options: DecodeOptions = {},
 ): Promise<DecodeResult> {
-  const probe = await probeAudio(tools, file);
+  const stream = options.audioStream ?? 0;
+  if (!Number.isInteger(stream) || stream < 0) {
+    throw new RangeError(`audioStream must be an integer ≥ 0 (got ${stream})`);
+  }
+  const firstStream = await probeAudio(tools, file);
+  const probe = stream === 0 ? firstStream : await probeOtherStream(tools, file, stream, firstStream);
   if (probe.channels > limits.maxChannels) {
     throw new StembotError(
       'INPUT_TOO_MANY_CHANNELS',
@@ -55,7 +66,7 @@ export async function decodeAudio(
   const maxFrames = Math.floor((limits.maxDurationS + DECODED_LENGTH_TOLERANCE_S) * SAMPLE_RATE);
   const expectedFrames = Math.ceil((probe.durationS ?? UNKNOWN_DURATION_GUESS_S) * SAMPLE_RATE);
   const sink = new StereoSink(Math.min(expectedFrames, maxFrames + 1), maxFrames + 1);
-  const result = await streamTool(tools.ffmpeg, decodeArgs(resolve(file), probe.channels), {
+  const result = await streamTool(tools.ffmpeg, decodeArgs(resolve(file), probe.channels, stream), {
     signal: options.signal,
     onStdout: (chunk) => sink.write(chunk) <= maxFrames,
   });
@@ -76,7 +87,7 @@ export async function decodeAudio(
   return { audio, source: { ...probe, durationS: probe.durationS ?? audio.left.length / SAMPLE_RATE } };
 }
 
-function decodeArgs(path: string, channels: number): string[] {
+function decodeArgs(path: string, channels: number, stream: number): string[] {
   // ffmpeg's own mono → stereo upmix lowers the level by 3 dB; the spec duplicates mono as [x, x], unit gain.
   // More than two channels use ffmpeg's standard downmix matrix (5.1: L + 0.707·C + 0.707·Ls, LFE dropped).
   const channelArgs = channels === 1 ? ['-af', 'pan=stereo|c0=c0|c1=c0'] : ['-ac', '2'];
@@ -89,7 +100,7 @@ function decodeArgs(path: string, channels: number): string[] {
     '-i',
     fileUrlArg(path),
     '-map',
-    '0:a:0',
+    `0:a:${stream}`,
     '-vn',
     '-sn',
     '-dn',
@@ -102,6 +113,59 @@ function decodeArgs(path: string, channels: number): string[] {
     RAW_FORMAT,
     'pipe:1',
   ];
+}
+
+/**
+ * probeAudio describes the first audio stream; stream N (> 0) gets its own channels, rate and duration here, so
+ * the limits and the mono upmix apply to the stream actually decoded. A file with fewer streams is refused.
+ */
+async function probeOtherStream(
+  tools: FfmpegTools,
+  file: string,
+  stream: number,
+  first: ProbeResult,
+): Promise<ProbeResult> {
+  const { stdout, stderr, code } = await runTool(tools.ffprobe, [
+    '-v',
+    'error',
+    ...SAFE_INPUT_OPTIONS,
+    '-select_streams',
+    `a:${stream}`,
+    '-show_entries',
+    'stream=codec_name,channels,sample_rate,duration',
+    '-print_format',
+    'json',
+    fileUrlArg(resolve(file)),
+  ]);
+  if (code !== 0) throw undecodable(`ffprobe exited with ${code}: ${lastStderrLine(stderr)}`);
+  let found: Record<string, unknown> | undefined;
+  try {
+    found = (JSON.parse(stdout.toString('utf8')) as { streams?: Record<string, unknown>[] }).streams?.[0];
+  } catch (error) {
+    throw undecodable(error);
+  }
+  if (!found) {
+    throw new StembotError(
+      'INPUT_NO_AUDIO',
+      `This file has no audio stream number ${stream} (counted from 0): it has fewer than ${stream + 1}.`,
+    );
+  }
+  const positive = (value: unknown): number | undefined => {
+    const number = Number(value);
+    return Number.isFinite(number) && number > 0 ? number : undefined;
+  };
+  const channels = positive(found.channels);
+  const sampleRate = positive(found.sample_rate);
+  if (channels === undefined || sampleRate === undefined) {
+    throw undecodable(`audio stream ${stream} without channels or sample rate: ${JSON.stringify(found)}`);
+  }
+  return {
+    ...first,
+    channels,
+    sampleRate,
+    codec: typeof found.codec_name === 'string' ? found.codec_name : 'unknown',
+    durationS: positive(found.duration) ?? first.durationS,
+  };
 }
 
 /**
