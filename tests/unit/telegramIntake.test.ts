@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import type { Message } from 'grammy/types';
 
 import { parseMixArgs } from '../../src/bots/core/mixArgs.js';
+import { commandArguments } from '../../src/bots/telegram/commandFilter.js';
 import { parseSettingsArgs } from '../../src/bots/core/settingsArgs.js';
 import { describeSettings } from '../../src/bots/core/settingsNames.js';
 import { checkSongLimits, type SongLimits } from '../../src/bots/core/songLimits.js';
@@ -325,6 +326,50 @@ describe('checkSongLimits', () => {
       reason: 'too-long',
       message: 'This song is 25:00 long; the longest I take is 20:00.',
     });
+  });
+});
+
+describe('commandArguments', () => {
+  const base = { message_id: 1, date: 0, chat: { id: 5, type: 'private' as const, first_name: 'A' } };
+  const command = (length: number, offset = 0) => [{ type: 'bot_command' as const, offset, length }];
+  it('reads a command in the text or in the caption of a file, addressed to this bot or to none', () => {
+    assert.equal(
+      commandArguments({ ...base, text: '/mix guide 9', entities: command(4) }, ['mix'], 'StemBot'),
+      'guide 9',
+    );
+    assert.equal(
+      commandArguments(
+        {
+          ...base,
+          caption: '/mix@stembot flac',
+          caption_entities: command(12),
+          document: { file_id: 'f', file_unique_id: 'u' },
+        },
+        ['mix'],
+        'StemBot',
+      ),
+      'flac',
+    );
+    assert.equal(
+      commandArguments({ ...base, text: '/STEMS', entities: command(6) }, ['separate', 'stems'], 'b'),
+      '',
+    );
+  });
+
+  it('is null for another bot, another command, a command later in the text, or a caption without entities', () => {
+    assert.equal(
+      commandArguments({ ...base, text: '/mix@OtherBot', entities: command(13) }, ['mix'], 'StemBot'),
+      null,
+    );
+    assert.equal(
+      commandArguments({ ...base, text: '/mixer', entities: command(6) }, ['mix'], 'StemBot'),
+      null,
+    );
+    assert.equal(
+      commandArguments({ ...base, text: 'please /mix', entities: command(4, 7) }, ['mix'], 'StemBot'),
+      null,
+    );
+    assert.equal(commandArguments({ ...base, caption: '/mix' }, ['mix'], 'StemBot'), null);
   });
 });
 

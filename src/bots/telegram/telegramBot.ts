@@ -26,6 +26,7 @@ import { submitForChat } from '../core/submitForChat.js';
 import { loadUserSettings, saveUserSettings } from '../core/userSettings.js';
 import { formatBytes } from '../../format/formatBytes.js';
 import { helpText } from './botTexts.js';
+import { isCommand } from './commandFilter.js';
 import { pickSong, type SongPick } from './incomingSong.js';
 import {
   applySettingsChange,
@@ -83,10 +84,10 @@ export function installTelegramHandlers(bot: Bot, options: TelegramBotOptions): 
     ctx.reply(helpText(options.limits), { link_preview_options: { is_disabled: true } }),
   );
 
-  bot.command(['separate', 'stems'], async (ctx) => {
+  bot.filter(isCommand(['separate', 'stems']), async (ctx) => {
     const message = ctx.message ?? ctx.channelPost;
     if (!message) return;
-    const args = parseSettingsArgs(ctx.match ?? '');
+    const args = parseSettingsArgs(String(ctx.match ?? ''));
     if (args.unknown.length > 0) {
       await ctx.reply(`I did not understand “${args.unknown.join(' ')}”. ${SETTINGS_WORDS}`, {
         reply_parameters: { message_id: message.message_id, allow_sending_without_reply: true },
@@ -187,10 +188,10 @@ export function installTelegramHandlers(bot: Bot, options: TelegramBotOptions): 
     await ctx.reply(formatAdminStats(stats));
   });
 
-  bot.command('mix', async (ctx) => {
+  bot.filter(isCommand(['mix']), async (ctx) => {
     const message = ctx.message ?? ctx.channelPost;
     if (!message) return;
-    const args = parseMixArgs(ctx.match ?? '');
+    const args = parseMixArgs(String(ctx.match ?? ''));
     if (args.unknown.length > 0) {
       await ctx.reply(`I did not understand “${args.unknown.join(' ')}”. ${MIX_WORDS}`, {
         reply_parameters: { message_id: message.message_id, allow_sending_without_reply: true },
