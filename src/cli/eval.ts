@@ -1,7 +1,12 @@
 import { parseArgs } from 'node:util';
 
 import { loadPipelineEnv } from '../config/env.js';
-import { evaluateTargets, type FrameScores, type TargetScores } from '../pipeline/analysis/bssEval.js';
+import {
+  evaluateTargets,
+  finiteMedian,
+  type FrameScores,
+  type TargetScores,
+} from '../pipeline/analysis/bssEval.js';
 import { globalSdr } from '../pipeline/analysis/sdr.js';
 import {
   listMusdbTracks,
@@ -159,7 +164,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
       TARGET_NAMES.map((target) => [
         target,
         Object.fromEntries(
-          METRICS.map((metric) => [metric, medianOf(reports.map((r) => r.targets[target][metric]))]),
+          METRICS.map((metric) => [metric, finiteMedian(reports.map((r) => r.targets[target][metric]))]),
         ),
       ]),
     ) as Record<Target, Summary>;
@@ -245,14 +250,6 @@ function undefinedScores(reference: Stereo, estimate: Stereo): Summary {
 function summaryOf(scores: TargetScores, withFrames: boolean): Summary & { frames?: FrameScores[] } {
   const summary = Object.fromEntries(METRICS.map((metric) => [metric, scores[metric]])) as Summary;
   return withFrames ? { ...summary, frames: scores.frames } : summary;
-}
-
-/** Median of the finite values (NaN and ±∞ skipped, as museval's aggregation does); NaN when there are none. */
-function medianOf(values: readonly number[]): number {
-  const finite = values.filter(Number.isFinite).sort((a, b) => a - b);
-  const half = finite.length >> 1;
-  if (finite.length === 0) return NaN;
-  return finite.length % 2 ? finite[half] : (finite[half - 1] + finite[half]) / 2;
 }
 
 /** One column of the text table: its group (printed over the group's first column), label and value. */

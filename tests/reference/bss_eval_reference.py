@@ -31,8 +31,10 @@ import scipy.fftpack
 from scipy.linalg import toeplitz
 from scipy.signal import fftconvolve
 
+# the same deterministic inputs as the DSP goldens (mulberry32, exact float32 noise)
+from dsp_reference import noise as noise32
+
 SR = 44100
-MASK = 0xFFFFFFFF
 FILTERS_LEN = 512  # museval bss_eval default, also used by evaluate()
 
 
@@ -211,22 +213,9 @@ def global_sdr(reference, estimate):
 # Deterministic inputs
 
 
-def mulberry32(seed, count):
-    """uint32 stream of mulberry32 (as in dsp_reference.py)."""
-    a = seed & MASK
-    out = np.empty(count, dtype=np.uint64)
-    for i in range(count):
-        a = (a + 0x6D2B79F5) & MASK
-        t = ((a ^ (a >> 15)) * (a | 1)) & MASK
-        t = (t ^ ((t + (((t ^ (t >> 7)) * (t | 61)) & MASK)) & MASK)) & MASK
-        out[i] = (t ^ (t >> 14)) & MASK
-    return out
-
-
 def noise(seed, count):
-    """Uniform noise in [-1, 1): (u >> 8)/2^23 - 1, exact in float32 (returned as float64)."""
-    u = mulberry32(seed, count)
-    return (u >> np.uint64(8)).astype(np.float64) / 2.0**23 - 1.0
+    """dsp_reference's noise in float64 (its values are exact in float32; the math here runs in float64)."""
+    return noise32(seed, count).astype(np.float64)
 
 
 def one_pole(x, a):

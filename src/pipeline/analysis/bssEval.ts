@@ -30,7 +30,9 @@
  * against museval's float64 ones (measured with tests/reference/bss_eval_reference.py); in float64 this code agrees
  * with it within 2e-3 dB on MUSDB18 clips (6e-3 dB where G is singular: identical left and right channels).
  */
-import { SAMPLE_RATE, type Stereo } from '../audio/stereo.js';
+import { channels, fitLength, SAMPLE_RATE, type Stereo } from '../audio/stereo.js';
+import { type Complex, Fft64, nextPowerOfTwo } from '../dsp/fft64.js';
+import { solveSymmetric } from '../dsp/linearSolve.js';
 import { globalSdr } from './sdr.js';
 
 export interface BssEvalOptions {
@@ -211,15 +213,8 @@ function fitSignals(
   if (estimateLengths.some((n) => n !== estimateLengths[0])) {
     throw new RangeError(`estimates differ in length (samples: ${differ(estimateLengths)})`);
   }
-  const fit = (x: Float32Array): Float32Array => {
-    if (x.length === length) return x;
-    if (x.length > length) return x.subarray(0, length);
-    const out = new Float32Array(length);
-    out.set(x);
-    return out;
-  };
-  const refs = references.map((a): Channels => [a.left, a.right]);
-  const ests = estimates.map((a): Channels => [fit(a.left), fit(a.right)]);
+  const refs = references.map(channels);
+  const ests = estimates.map((a) => channels(fitLength(a, length)));
   for (const [what, signals] of [
     ['reference', refs],
     ['estimate', ests],
@@ -383,7 +378,13 @@ function solveGram(
       });
     }
   });
-  const solution = solveSymmetric(gram, n, rhs, columns);
+  const solution = solveSymmetric(
+    gram,
+    n,
+    rhs,
+    columns,
+    'the references are linearly dependent: G is singular',
+  );
   return targets.map((_, ti) =>
     channelsOf.map((__, pi) =>
       Array.from({ length: CHANNELS }, (___, c) => {
@@ -394,167 +395,6 @@ function solveGram(
     ),
   );
 }
-
-/**
- * Solves A·X = B for symmetric A (n × n, row-major, made by `build`) and B (n × m, row-major). Cholesky, which
- * halves the work of numpy's LU; where A is not numerically positive definite (e.g. a reference whose two channels
- * are identical makes G singular), LU with partial pivoting like numpy.linalg.solve.
- */
-function solveSymmetric(build: () => Float64Array, n: number, rhs: Float64Array, m: number): Float64Array {
-  const a = build();
-  if (choleskyInPlace(a, n)) {
-    const x = rhs.slice();
-    // L·y = b, then Lᵀ·x = y
-    for (let i = 0; i < n; i++) {
-      const row = i * n;
-      for (let k = 0; k < i; k++) {
-        const l = a[row + k];
-        if (l !== 0) for (let c = 0; c < m; c++) x[i * m + c] -= l * x[k * m + c];
-      }
-      for (let c = 0; c < m; c++) x[i * m + c] /= a[row + i];
-    }
-    for (let i = n - 1; i >= 0; i--) {
-      const d = a[i * n + i];
-      for (let c = 0; c < m; c++) x[i * m + c] /= d;
-      for (let k = 0; k < i; k++) {
-        const l = a[i * n + k];
-        if (l !== 0) for (let c = 0; c < m; c++) x[k * m + c] -= l * x[i * m + c];
-      }
-    }
-    return x;
-  }
-  return luSolve(build(), n, rhs.slice(), m);
-}
-
-/**
- * Lower Cholesky factor in the lower triangle of `a`; false on a non-positive pivot. Row-oriented (each entry a dot
- * product of two row prefixes), four rows against two earlier rows at a time: G (33 MB for two stereo targets) is
- * far larger than the caches, and this reads each earlier row once per four rows instead of once per row.
- */
-function choleskyInPlace(a: Float64Array, n: number): boolean {
-  for (let i0 = 0; i0 < n; i0 += 4) {
-    const rows = Math.min(4, n - i0);
-    let j = 0;
-    if (rows === 4) {
-      const r0 = i0 * n;
-      const r1 = r0 + n;
-      const r2 = r1 + n;
-      const r3 = r2 + n;
-      for (; j + 1 < i0; j += 2) {
-        const ra = j * n;
-        const rb = ra + n;
-        let a0 = 0;
-        let a1 = 0;
-        let a2 = 0;
-        let a3 = 0;
-        let b0 = 0;
-        let b1 = 0;
-        let b2 = 0;
-        let b3 = 0;
-        for (let k = 0; k < j; k++) {
-          const va = a[ra + k];
-          const vb = a[rb + k];
-          const x0 = a[r0 + k];
-          const x1 = a[r1 + k];
-          const x2 = a[r2 + k];
-          const x3 = a[r3 + k];
-          a0 += x0 * va;
-          a1 += x1 * va;
-          a2 += x2 * va;
-          a3 += x3 * va;
-          b0 += x0 * vb;
-          b1 += x1 * vb;
-          b2 += x2 * vb;
-          b3 += x3 * vb;
-        }
-        // column j, then column j + 1, whose sums also take the k = j term just found
-        const da = a[ra + j];
-        const y0 = (a[r0 + j] - a0) / da;
-        const y1 = (a[r1 + j] - a1) / da;
-        const y2 = (a[r2 + j] - a2) / da;
-        const y3 = (a[r3 + j] - a3) / da;
-        a[r0 + j] = y0;
-        a[r1 + j] = y1;
-        a[r2 + j] = y2;
-        a[r3 + j] = y3;
-        const lb = a[rb + j];
-        const db = a[rb + j + 1];
-        a[r0 + j + 1] = (a[r0 + j + 1] - (b0 + y0 * lb)) / db;
-        a[r1 + j + 1] = (a[r1 + j + 1] - (b1 + y1 * lb)) / db;
-        a[r2 + j + 1] = (a[r2 + j + 1] - (b2 + y2 * lb)) / db;
-        a[r3 + j + 1] = (a[r3 + j + 1] - (b3 + y3 * lb)) / db;
-      }
-    }
-    // what is left of the columns before the block, one row at a time
-    for (; j < i0; j++) {
-      const rj = j * n;
-      for (let i = i0; i < i0 + rows; i++) {
-        const ri = i * n;
-        let s = 0;
-        for (let k = 0; k < j; k++) s += a[ri + k] * a[rj + k];
-        a[ri + j] = (a[ri + j] - s) / a[rj + j];
-      }
-    }
-    // the triangle inside the block
-    for (let i = i0; i < i0 + rows; i++) {
-      const ri = i * n;
-      for (let jj = i0; jj <= i; jj++) {
-        const rj = jj * n;
-        let s = 0;
-        for (let k = 0; k < jj; k++) s += a[ri + k] * a[rj + k];
-        const v = a[ri + jj] - s;
-        if (i === jj) {
-          if (!(v > 0)) return false;
-          a[ri + i] = Math.sqrt(v);
-        } else {
-          a[ri + jj] = v / a[rj + jj];
-        }
-      }
-    }
-  }
-  return true;
-}
-
-/** Gaussian elimination with partial pivoting (LAPACK gesv's method), in place; returns X in `b`. */
-function luSolve(a: Float64Array, n: number, b: Float64Array, m: number): Float64Array {
-  const swapRows = (x: Float64Array, width: number, i: number, j: number): void => {
-    for (let c = 0; c < width; c++) {
-      const t = x[i * width + c];
-      x[i * width + c] = x[j * width + c];
-      x[j * width + c] = t;
-    }
-  };
-  for (let k = 0; k < n; k++) {
-    let pivot = k;
-    for (let i = k + 1; i < n; i++) if (Math.abs(a[i * n + k]) > Math.abs(a[pivot * n + k])) pivot = i;
-    if (a[pivot * n + k] === 0) throw new RangeError('the references are linearly dependent: G is singular');
-    if (pivot !== k) {
-      swapRows(a, n, pivot, k);
-      swapRows(b, m, pivot, k);
-    }
-    const rowK = k * n;
-    const d = a[rowK + k];
-    for (let i = k + 1; i < n; i++) {
-      const rowI = i * n;
-      const l = a[rowI + k] / d;
-      if (l === 0) continue;
-      for (let j = k + 1; j < n; j++) a[rowI + j] -= l * a[rowK + j];
-      for (let c = 0; c < m; c++) b[i * m + c] -= l * b[k * m + c];
-    }
-  }
-  for (let i = n - 1; i >= 0; i--) {
-    const rowI = i * n;
-    for (let c = 0; c < m; c++) {
-      let s = b[i * m + c];
-      for (let j = i + 1; j < n; j++) s -= a[rowI + j] * b[j * m + c];
-      b[i * m + c] = s / a[rowI + i];
-    }
-  }
-  return b;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Step 3: frames
 
 /** museval Framing: floor((n − window + hop)/hop) frames when window < n, else one; a last partial frame is dropped. */
 function frameBounds(length: number, window: number, hop: number): [number, number][] {
@@ -728,233 +568,9 @@ function safeDb(numerator: number, denominator: number): number {
 }
 
 /** np.nanmedian after museval's TrackStore._q (±∞ → NaN): the median of the finite values, NaN if none. */
-function finiteMedian(values: readonly number[]): number {
+export function finiteMedian(values: readonly number[]): number {
   const finite = values.filter(Number.isFinite).sort((a, b) => a - b);
   if (finite.length === 0) return NaN;
   const mid = finite.length >> 1;
   return finite.length % 2 === 1 ? finite[mid] : (finite[mid - 1] + finite[mid]) / 2;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Float64 FFT
-
-interface Complex {
-  re: Float64Array;
-  im: Float64Array;
-}
-
-function nextPowerOfTwo(n: number): number {
-  let p = 1;
-  while (p < n) p *= 2;
-  return p;
-}
-
-/**
- * Radix-2 complex FFT in float64 (power-of-two sizes), used two real signals at a time: z = x + i·y, then
- * X[k] = (Z[k] + conj Z[n−k])/2 and Y[k] = (Z[k] − conj Z[n−k])/(2i). Half spectra hold bins 0…n/2.
- */
-class Fft64 {
-  private readonly re: Float64Array;
-  private readonly im: Float64Array;
-  private readonly cos: Float64Array;
-  private readonly sin: Float64Array;
-  private readonly reversed: Uint32Array;
-
-  constructor(readonly size: number) {
-    this.re = new Float64Array(size);
-    this.im = new Float64Array(size);
-    this.cos = new Float64Array(size / 2);
-    this.sin = new Float64Array(size / 2);
-    for (let k = 0; k < size / 2; k++) {
-      this.cos[k] = Math.cos((2 * Math.PI * k) / size);
-      this.sin[k] = Math.sin((2 * Math.PI * k) / size);
-    }
-    this.reversed = new Uint32Array(size);
-    const bits = Math.log2(size);
-    for (let i = 0; i < size; i++) {
-      let r = 0;
-      for (let b = 0; b < bits; b++) r |= ((i >> b) & 1) << (bits - 1 - b);
-      this.reversed[i] = r;
-    }
-  }
-
-  /**
-   * Half spectra of x[from + t] and y[from + t], t ∈ [0, size), where from + t ∈ [lo, hi) (zero elsewhere).
-   */
-  forwardPair(
-    x: ArrayLike<number>,
-    y: ArrayLike<number>,
-    from: number,
-    lo: number,
-    hi: number,
-    outX: Complex,
-    outY: Complex,
-  ): void {
-    const { re, im, size } = this;
-    re.fill(0);
-    im.fill(0);
-    const first = Math.max(lo, from);
-    const last = Math.min(hi, from + size);
-    for (let i = first; i < last; i++) {
-      re[i - from] = x[i];
-      im[i - from] = y[i];
-    }
-    this.transform(false);
-    for (let k = 0; k <= size / 2; k++) {
-      const m = (size - k) & (size - 1);
-      const zr = re[k];
-      const zi = im[k];
-      const wr = re[m];
-      const wi = im[m];
-      outX.re[k] = 0.5 * (zr + wr);
-      outX.im[k] = 0.5 * (zi - wi);
-      outY.re[k] = 0.5 * (zi + wi);
-      outY.im[k] = -0.5 * (zr - wr);
-    }
-  }
-
-  /** Real signals (length size) of two Hermitian half spectra, normalised (x = IFFT(X)). */
-  inversePair(X: Complex, Y: Complex, x: Float64Array, y: Float64Array): void {
-    this.loadInversePair(X, Y);
-    this.transform(true);
-    const scale = 1 / this.size;
-    for (let i = 0; i < this.size; i++) {
-      x[i] = this.re[i] * scale;
-      y[i] = this.im[i] * scale;
-    }
-  }
-
-  /** The first `count` samples of the inverse of each half spectrum. */
-  inverseFirst(spectra: readonly Complex[], count: number): Float64Array[] {
-    const out: Float64Array[] = [];
-    const scale = 1 / this.size;
-    for (let s = 0; s < spectra.length; s += 2) {
-      const second = s + 1 < spectra.length ? spectra[s + 1] : undefined;
-      this.loadInversePair(spectra[s], second);
-      this.transform(true);
-      out.push(this.re.slice(0, count).map((v) => v * scale));
-      if (second) out.push(this.im.slice(0, count).map((v) => v * scale));
-    }
-    return out;
-  }
-
-  /** z = x + i·y over the whole circle from the half spectra X, Y (Y = 0 when absent). */
-  private loadInversePair(X: Complex, Y: Complex | undefined): void {
-    const { re, im, size } = this;
-    const half = size / 2;
-    for (let k = 0; k <= half; k++) {
-      const yr = Y ? Y.re[k] : 0;
-      const yi = Y ? Y.im[k] : 0;
-      re[k] = X.re[k] - yi;
-      im[k] = X.im[k] + yr;
-      if (k > 0 && k < half) {
-        re[size - k] = X.re[k] + yi;
-        im[size - k] = yr - X.im[k];
-      }
-    }
-  }
-
-  /**
-   * In place on (re, im); the inverse is not normalised. Decimation in time after a bit-reversal permutation: the
-   * first two stages fused (twiddles 1 and ∓i), then the rest two at a time (radix 2², half the passes over the
-   * data), a last radix-2 stage when their count is odd. Needs size ≥ 8.
-   */
-  private transform(inverse: boolean): void {
-    const { re, im, size, cos, sin, reversed } = this;
-    for (let i = 0; i < size; i++) {
-      const j = reversed[i];
-      if (j > i) {
-        let t = re[i];
-        re[i] = re[j];
-        re[j] = t;
-        t = im[i];
-        im[i] = im[j];
-        im[j] = t;
-      }
-    }
-    const sign = inverse ? 1 : -1; // the exponent's sign: w = exp(sign·2πi·k/len)
-    for (let i = 0; i < size; i += 4) {
-      const s0r = re[i] + re[i + 1];
-      const s0i = im[i] + im[i + 1];
-      const d0r = re[i] - re[i + 1];
-      const d0i = im[i] - im[i + 1];
-      const s1r = re[i + 2] + re[i + 3];
-      const s1i = im[i + 2] + im[i + 3];
-      const d1r = re[i + 2] - re[i + 3];
-      const d1i = im[i + 2] - im[i + 3];
-      const xr = -sign * d1i; // d1·(sign·i)
-      const xi = sign * d1r;
-      re[i] = s0r + s1r;
-      im[i] = s0i + s1i;
-      re[i + 2] = s0r - s1r;
-      im[i + 2] = s0i - s1i;
-      re[i + 1] = d0r + xr;
-      im[i + 1] = d0i + xi;
-      re[i + 3] = d0r - xr;
-      im[i + 3] = d0i - xi;
-    }
-    let len = 8;
-    // stages len and 2·len together: w_len = w_2len², and w_2len^(k + len/2) = w_2len^k·(sign·i)
-    for (; len * 2 <= size; len *= 4) {
-      const quarter = len / 2;
-      const stepA = size / len;
-      const stepB = stepA / 2;
-      for (let start = 0; start < size; start += 2 * len) {
-        for (let k = 0; k < quarter; k++) {
-          const war = cos[k * stepA];
-          const wai = sign * sin[k * stepA];
-          const wbr = cos[k * stepB];
-          const wbi = sign * sin[k * stepB];
-          const i0 = start + k;
-          const i1 = i0 + quarter;
-          const i2 = i0 + len;
-          const i3 = i2 + quarter;
-          const t1r = re[i1] * war - im[i1] * wai;
-          const t1i = re[i1] * wai + im[i1] * war;
-          const t3r = re[i3] * war - im[i3] * wai;
-          const t3i = re[i3] * wai + im[i3] * war;
-          const b0r = re[i0] + t1r;
-          const b0i = im[i0] + t1i;
-          const b1r = re[i0] - t1r;
-          const b1i = im[i0] - t1i;
-          const b2r = re[i2] + t3r;
-          const b2i = im[i2] + t3i;
-          const b3r = re[i2] - t3r;
-          const b3i = im[i2] - t3i;
-          const u2r = b2r * wbr - b2i * wbi;
-          const u2i = b2r * wbi + b2i * wbr;
-          const v3r = b3r * wbr - b3i * wbi;
-          const v3i = b3r * wbi + b3i * wbr;
-          const u3r = -sign * v3i;
-          const u3i = sign * v3r;
-          re[i0] = b0r + u2r;
-          im[i0] = b0i + u2i;
-          re[i2] = b0r - u2r;
-          im[i2] = b0i - u2i;
-          re[i1] = b1r + u3r;
-          im[i1] = b1i + u3i;
-          re[i3] = b1r - u3r;
-          im[i3] = b1i - u3i;
-        }
-      }
-    }
-    for (; len <= size; len *= 2) {
-      const half = len / 2;
-      const step = size / len;
-      for (let start = 0; start < size; start += len) {
-        for (let k = 0; k < half; k++) {
-          const wr = cos[k * step];
-          const wi = sign * sin[k * step];
-          const i = start + k;
-          const j = i + half;
-          const xr = re[j] * wr - im[j] * wi;
-          const xi = re[j] * wi + im[j] * wr;
-          re[j] = re[i] - xr;
-          im[j] = im[i] - xi;
-          re[i] += xr;
-          im[i] += xi;
-        }
-      }
-    }
-  }
 }

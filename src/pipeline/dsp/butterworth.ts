@@ -3,6 +3,7 @@
  * `lfilter` (direct form II transposed) and `filtfilt` with scipy's default edge handling. All float64 (spec §E.5).
  */
 import { SAMPLE_RATE } from '../audio/stereo.js';
+import { luSolve } from './linearSolve.js';
 
 /** Transfer-function coefficients, a[0] = 1 for the designs below. */
 export interface IirFilter {
@@ -55,32 +56,6 @@ function normalizeCoefficients(
   return { b: bn, a: an };
 }
 
-/** Solve M·z = rhs in place (Gaussian elimination with partial pivoting); M is row-major n×n. */
-function solveLinear(m: Float64Array, rhs: Float64Array, n: number): Float64Array {
-  for (let col = 0; col < n; col++) {
-    let pivot = col;
-    for (let r = col + 1; r < n; r++) if (Math.abs(m[r * n + col]) > Math.abs(m[pivot * n + col])) pivot = r;
-    if (m[pivot * n + col] === 0) throw new RangeError('lfilterZi: singular system (a pole at z = 1?)');
-    if (pivot !== col) {
-      for (let c = 0; c < n; c++) [m[col * n + c], m[pivot * n + c]] = [m[pivot * n + c], m[col * n + c]];
-      [rhs[col], rhs[pivot]] = [rhs[pivot], rhs[col]];
-    }
-    for (let r = col + 1; r < n; r++) {
-      const f = m[r * n + col] / m[col * n + col];
-      if (f === 0) continue;
-      for (let c = col; c < n; c++) m[r * n + c] -= f * m[col * n + c];
-      rhs[r] -= f * rhs[col];
-    }
-  }
-  const z = new Float64Array(n);
-  for (let r = n - 1; r >= 0; r--) {
-    let s = rhs[r];
-    for (let c = r + 1; c < n; c++) s -= m[r * n + c] * z[c];
-    z[r] = s / m[r * n + r];
-  }
-  return z;
-}
-
 /**
  * scipy `lfilter_zi(b, a)`: the direct-form-II-transposed state of the filter's steady-state response to a unit
  * step. Solves (I − companion(a)ᵀ)·zi = b[1:] − a[1:]·b[0] (spec §D.3 step 3); for the 14 kHz LP it is
@@ -99,7 +74,7 @@ export function lfilterZi(b: ArrayLike<number>, a: ArrayLike<number>): Float64Ar
   }
   const rhs = new Float64Array(n);
   for (let i = 0; i < n; i++) rhs[i] = bn[i + 1] - an[i + 1] * bn[0];
-  return solveLinear(m, rhs, n);
+  return luSolve(m, n, rhs, 1, 'lfilterZi: singular system (a pole at z = 1?)');
 }
 
 /**

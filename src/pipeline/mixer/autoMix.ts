@@ -13,6 +13,7 @@
  * the separated Vocals quietly back over the Music stem). Either way the mix is lowered as a whole, never
  * limited, if its peak would clip. Pure: no files, no platform.
  */
+import { stemLevels } from '../analysis/levels.js';
 import { allocStereo, type Stereo, scaleStereo, stereoDuration } from '../audio/stereo.js';
 import { integratedLoudness, loudnessRange } from '../dsp/loudness.js';
 import { StembotError } from '../errors.js';
@@ -231,13 +232,7 @@ function sumAndGuard(
   return { audio, decisions, report: describeMix(decisions) };
 }
 
-function peakDb(audio: Stereo): number {
-  let peak = 0;
-  for (const channel of [audio.left, audio.right]) {
-    for (let i = 0; i < channel.length; i++) peak = Math.max(peak, Math.abs(channel[i]));
-  }
-  return 20 * Math.log10(peak);
-}
+const peakDb = (audio: Stereo): number => stemLevels(audio).peakDb;
 
 function silent(what: string): StembotError {
   return new StembotError(
