@@ -22,10 +22,10 @@ Commands:
   eval <musdb folder> [--preset …] [--json]            BSS Eval v4 (SDR/SIR/SAR/ISR) on a MUSDB18 folder
   metrics --reference N=F… --estimate N=F… [--json]    BSS Eval v4 (SDR/SIR/SAR/ISR) of estimated stems
   models list | pull <id>… | verify                   the model catalog: install state, download, hash check
-  mix <vocal> <backing> -o <out> [--preset auto|guide]  mix a vocal recording over a backing track
+  mix <vocal> <backing> -o <out> [--preset …]         mix a vocal recording over a backing track
   bot                                                  the chat bots (TELEGRAM_BOT_TOKEN, DISCORD_TOKEN): queue songs
   discord register [--guild <id>]                      register the Discord commands (globally or in one server)
-  worker                                               take separation jobs from the Redis queue (REDIS_URL)
+  worker                                               take separation and mix jobs from the Redis queue (REDIS_URL)
   all                                                  a bot and a worker in one process (one machine)
   submit <link> [--wait]                               queue a separation answered into the outbox folder
   stats [--json]                                       queue, workers, last hour/day, cache, versions
