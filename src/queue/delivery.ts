@@ -1,8 +1,13 @@
-import type { FinalStem } from '../pipeline/recipe/outputNames.js';
-import type { JobResult, ReplyTarget, SeparationRequest, SeparationSettings } from './jobSchema.js';
+import type {
+  JobResult,
+  ReplyTarget,
+  SeparationRequest,
+  SeparationSettings,
+  StemChoice,
+} from './jobSchema.js';
 
-/** What a delivered file is: one of the separation's finals, or a mix job's mix. */
-export type ResultStem = FinalStem | 'mix';
+/** What a delivered file is: one of the stems a separation was asked for, or a mix job's mix. */
+export type ResultStem = StemChoice | 'mix';
 
 /** One stem file ready to send. */
 export interface DeliveredFile {

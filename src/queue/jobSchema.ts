@@ -55,11 +55,18 @@ export const requesterSchema = z.object({
 });
 export type Requester = z.infer<typeof requesterSchema>;
 
-export const finalStemSchema = z.enum(['vocals', 'music', 'bleed']);
+/**
+ * The stems a user asks for: the recipe's three finals, and `guide`, a karaoke guide track (the Music stem with the
+ * Vocals laid back `guideDb` under their own level, issue 7).
+ */
+export const finalStemSchema = z.enum(['vocals', 'music', 'bleed', 'guide']);
+export type StemChoice = z.infer<typeof finalStemSchema>;
 
 export const separationSettingsSchema = z.object({
   preset: z.enum(['fast', 'balanced', 'best']).default('balanced'),
   stems: z.array(finalStemSchema).min(1).default(['vocals', 'music', 'bleed']),
+  /** the `guide` stem: how far under their own level the vocals go, dB */
+  guideDb: z.number().min(0).max(40).default(12),
   format: z.enum(OUTPUT_FORMATS as unknown as ['flac', 'wav', 'wav16', 'mp3', 'opus']).default('mp3'),
 });
 export type SeparationSettings = z.infer<typeof separationSettingsSchema>;

@@ -8,12 +8,13 @@ import type { Logger } from 'pino';
 import type { StembotMetrics } from '../http/metrics.js';
 
 import { decodeAudio } from '../pipeline/audio/decode.js';
-import { FORMAT_EXTENSIONS } from '../pipeline/audio/encode.js';
+import { encodeAudio, FORMAT_EXTENSIONS } from '../pipeline/audio/encode.js';
 import type { FfmpegTools } from '../pipeline/audio/ffmpeg.js';
 import type { InputLimits } from '../pipeline/audio/limits.js';
 import { stereoDuration } from '../pipeline/audio/stereo.js';
 import { noCache, type StepCache } from '../pipeline/cache/stepCache.js';
 import { isStembotError } from '../pipeline/errors.js';
+import { mixVocalOverBacking } from '../pipeline/mixer/autoMix.js';
 import { runKarafanRecipe } from '../pipeline/recipe/karafanRecipe.js';
 import { FINAL_STEM_KEYS, RECIPE_FILE_TITLES } from '../pipeline/recipe/outputNames.js';
 import { PRESETS } from '../pipeline/recipe/presets.js';
@@ -287,18 +288,34 @@ async function produceStems(
     onProgress: ({ fraction }) => progress('separate', fraction),
   });
   progress('encode', 0);
-  const outputs = await writeOutputs(options.tools, result, join(folder, 'out'), {
-    format: data.settings.format,
-    stems: data.settings.stems,
+  const { format, stems } = data.settings;
+  const out = join(folder, 'out');
+  const outputs = await writeOutputs(options.tools, result, out, {
+    format,
+    stems: stems.filter((stem) => stem !== 'guide'),
     plot: true,
   });
   const title = songTitle(data.source);
   const files: DeliveredFile[] = [];
-  for (const stem of data.settings.stems) {
-    const written = outputs.files.find((file) => file.key === FINAL_STEM_KEYS[stem]);
-    if (!written) continue;
-    const name = `${title} - ${RECIPE_FILE_TITLES[written.key]}${FORMAT_EXTENSIONS[data.settings.format]}`;
-    files.push({ stem, path: written.path, name, bytes: (await stat(written.path)).size });
+  for (const stem of stems) {
+    let path: string;
+    let name: string;
+    if (stem === 'guide') {
+      // the karaoke guide: Music with the Vocals laid back guideDb under their own level (the mixer's guide preset)
+      const guide = await mixVocalOverBacking(result.files['4_F']!, result.files['5_F']!, {
+        preset: 'guide',
+        guideDb: data.settings.guideDb,
+      });
+      name = `${title} - Music with guide vocal${FORMAT_EXTENSIONS[format]}`;
+      path = join(out, name);
+      await encodeAudio(options.tools, guide.audio, path, format, { signal });
+    } else {
+      const written = outputs.files.find((file) => file.key === FINAL_STEM_KEYS[stem]);
+      if (!written) continue;
+      path = written.path;
+      name = `${title} - ${RECIPE_FILE_TITLES[written.key]}${FORMAT_EXTENSIONS[format]}`;
+    }
+    files.push({ stem, path, name, bytes: (await stat(path)).size });
   }
   const durationS = stereoDuration(audio);
   const processingS = Object.values(result.timings).reduce((sum, s) => sum + (s ?? 0), 0);

@@ -8,11 +8,14 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { ApplicationCommandOptionType } from 'discord.js';
 
+import { decodeAudio } from '../../src/pipeline/audio/decode.js';
+import { locateFfmpeg } from '../../src/pipeline/audio/ffmpeg.js';
 import { encodeWav } from '../../src/pipeline/audio/wav.js';
 import { connectRedis } from '../../src/queue/queueContext.js';
 import { type ChatBotHarness, startChatBotHarness, stopCli } from '../support/chatBotHarness.js';
@@ -509,6 +512,42 @@ describe('Discord: /mix', () => {
     assert.match(description, /preset guide vocal/);
     assert.match(description, /Guide vocal: −9\.0 dB, no other processing/);
     assert.doesNotMatch(description, /Compression|Reverb/, 'a guide vocal is not processed');
+  });
+
+  it('/separate with the Guide stem: the Music with the Vocals exactly 12 dB down', async () => {
+    const song = songAttachment(fake, 'sing-along.wav', 5, 26);
+    const interaction = fake.slashCommand({
+      name: 'separate',
+      options: [
+        { name: 'song', type: OPTION.Attachment, attachment: song },
+        { name: 'stems', type: OPTION.String, value: 'vocals,music,guide' },
+        { name: 'format', type: OPTION.String, value: 'flac' },
+      ],
+    });
+    const result = await resultEdit(fake, interaction.token);
+    const byName = (part: string) => {
+      const file = result.files.find((f) => f.name.includes(part));
+      assert.ok(file, `a file named …${part}…: ${result.files.map((f) => f.name).join(', ')}`);
+      return file.content;
+    };
+    const decode = async (name: string, content: Buffer) => {
+      const path = join(harness.dir, name);
+      await writeFile(path, content);
+      return (await decodeAudio(locateFfmpeg(), path, { maxDurationS: 60, maxChannels: 2 })).audio;
+    };
+    const vocals = await decode('guide-vocals.flac', byName('Vocals'));
+    const music = await decode('guide-music.flac', byName('Music.flac'));
+    const guide = await decode('guide.flac', byName('Music with guide vocal'));
+    const gain = 10 ** (-12 / 20);
+    let worst = 0;
+    for (const key of ['left', 'right'] as const) {
+      for (let i = 0; i < guide[key].length; i++) {
+        worst = Math.max(worst, Math.abs(guide[key][i] - (music[key][i] + gain * vocals[key][i])));
+      }
+    }
+    // three 24-bit FLACs: each sample rounded to 2^-24, so the identity holds to a few of those
+    assert.ok(worst < 1e-6, `guide − (music + vocals·10^(−12/20)) at most ${worst}`);
+    assert.match(result.body.embeds[0].footer.text, /Guide|guide/);
   });
 
   it('refuses a vocal that is not audio, ephemerally and at once', async () => {

@@ -82,7 +82,7 @@ function bundle(jobId: string, withPicture: boolean): DeliveryBundle {
   return {
     jobId,
     title: 'Song',
-    settings: { preset: 'balanced', stems: [...STEMS], format: 'flac' },
+    settings: { preset: 'balanced', stems: [...STEMS], format: 'flac', guideDb: 12 },
     files: originals,
     picture: withPicture ? picture : null,
     performer: 'Band',

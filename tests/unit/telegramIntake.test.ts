@@ -413,6 +413,7 @@ describe('parseSettingsArgs', () => {
       link: null,
       unknown: [],
     });
+    assert.deepEqual(parseSettingsArgs('/separate guide karaoke').settings, { stems: ['music', 'guide'] });
   });
 
   it('knows the aliases', () => {
@@ -454,6 +455,7 @@ describe('parseSettingsArgs', () => {
 describe('settings keyboard', () => {
   const DEFAULTS: SeparationSettings = {
     preset: 'balanced',
+    guideDb: 12,
     stems: ['vocals', 'music', 'bleed'],
     format: 'mp3',
   };
@@ -467,14 +469,14 @@ describe('settings keyboard', () => {
   it('marks the current preset, stems and format', () => {
     assert.deepEqual(labels(DEFAULTS), [
       ['Fast', '✅ Balanced', 'Best'],
-      ['✅ Vocals', '✅ Music', '✅ Bleed'],
+      ['✅ Vocals', '✅ Music', '✅ Bleed', '▫️ Guide'],
       ['✅ MP3', 'FLAC', 'Opus'],
       ['WAV 16-bit', 'WAV 32-bit float'],
       ['Done'],
     ]);
-    assert.deepEqual(labels({ preset: 'best', stems: ['bleed'], format: 'wav16' }), [
+    assert.deepEqual(labels({ preset: 'best', stems: ['bleed'], format: 'wav16', guideDb: 12 }), [
       ['Fast', 'Balanced', '✅ Best'],
-      ['▫️ Vocals', '▫️ Music', '✅ Bleed'],
+      ['▫️ Vocals', '▫️ Music', '✅ Bleed', '▫️ Guide'],
       ['MP3', 'FLAC', 'Opus'],
       ['✅ WAV 16-bit', 'WAV 32-bit float'],
       ['Done'],
@@ -489,6 +491,7 @@ describe('settings keyboard', () => {
       { kind: 'stem', stem: 'vocals' },
       { kind: 'stem', stem: 'music' },
       { kind: 'stem', stem: 'bleed' },
+      { kind: 'stem', stem: 'guide' },
       { kind: 'format', format: 'mp3' },
       { kind: 'format', format: 'flac' },
       { kind: 'format', format: 'opus' },
@@ -531,20 +534,20 @@ describe('settings keyboard', () => {
 
   it('applies taps, keeping stems in canonical order and at least one stem', () => {
     assert.deepEqual(applySettingsChange(DEFAULTS, { kind: 'preset', preset: 'fast' }), {
-      settings: { preset: 'fast', stems: ['vocals', 'music', 'bleed'], format: 'mp3' },
+      settings: { preset: 'fast', stems: ['vocals', 'music', 'bleed'], format: 'mp3', guideDb: 12 },
     });
     assert.deepEqual(applySettingsChange(DEFAULTS, { kind: 'format', format: 'flac' }), {
-      settings: { preset: 'balanced', stems: ['vocals', 'music', 'bleed'], format: 'flac' },
+      settings: { preset: 'balanced', stems: ['vocals', 'music', 'bleed'], format: 'flac', guideDb: 12 },
     });
     assert.deepEqual(applySettingsChange(DEFAULTS, { kind: 'stem', stem: 'vocals' }), {
-      settings: { preset: 'balanced', stems: ['music', 'bleed'], format: 'mp3' },
+      settings: { preset: 'balanced', stems: ['music', 'bleed'], format: 'mp3', guideDb: 12 },
     });
-    const bleedOnly: SeparationSettings = { preset: 'best', stems: ['bleed'], format: 'opus' };
+    const bleedOnly: SeparationSettings = { preset: 'best', stems: ['bleed'], format: 'opus', guideDb: 12 };
     assert.deepEqual(applySettingsChange(bleedOnly, { kind: 'stem', stem: 'vocals' }), {
-      settings: { preset: 'best', stems: ['vocals', 'bleed'], format: 'opus' },
+      settings: { preset: 'best', stems: ['vocals', 'bleed'], format: 'opus', guideDb: 12 },
     });
     assert.deepEqual(applySettingsChange(bleedOnly, { kind: 'stem', stem: 'bleed' }), {
-      settings: { preset: 'best', stems: ['bleed'], format: 'opus' },
+      settings: { preset: 'best', stems: ['bleed'], format: 'opus', guideDb: 12 },
       notice: 'Keep at least one stem.',
     });
     assert.deepEqual(applySettingsChange(bleedOnly, { kind: 'done' }), { settings: bleedOnly });
@@ -554,20 +557,24 @@ describe('settings keyboard', () => {
   it('describes settings in words', () => {
     assert.equal(describeSettings(DEFAULTS), 'Preset balanced · MP3 · Vocals, Music, Bleed');
     assert.equal(
-      describeSettings({ preset: 'best', stems: ['bleed', 'vocals'], format: 'wav' }),
+      describeSettings({ preset: 'best', stems: ['bleed', 'vocals'], format: 'wav', guideDb: 12 }),
       'Preset best · WAV 32-bit float · Vocals, Bleed',
     );
     assert.equal(
-      describeSettings({ preset: 'fast', stems: ['music'], format: 'wav16' }),
+      describeSettings({ preset: 'fast', stems: ['music'], format: 'wav16', guideDb: 12 }),
       'Preset fast · WAV 16-bit · Music',
     );
     assert.equal(
-      describeSettings({ preset: 'fast', stems: ['music'], format: 'flac' }),
+      describeSettings({ preset: 'fast', stems: ['music'], format: 'flac', guideDb: 12 }),
       'Preset fast · FLAC · Music',
     );
     assert.equal(
-      describeSettings({ preset: 'fast', stems: ['music'], format: 'opus' }),
+      describeSettings({ preset: 'fast', stems: ['music'], format: 'opus', guideDb: 12 }),
       'Preset fast · Opus · Music',
+    );
+    assert.equal(
+      describeSettings({ preset: 'fast', stems: ['guide', 'music'], format: 'mp3', guideDb: 9 }),
+      'Preset fast · MP3 · Music, Guide −9 dB',
     );
   });
 });

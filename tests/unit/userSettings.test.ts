@@ -15,6 +15,7 @@ import { dropTestKeys, TEST_REDIS_URL, testPrefix } from '../support/testRedis.j
 const prefix = testPrefix('user-settings');
 const DEFAULTS: SeparationSettings = {
   preset: 'balanced',
+  guideDb: 12,
   stems: ['vocals', 'music', 'bleed'],
   format: 'mp3',
 };
@@ -38,7 +39,7 @@ describe('user settings', () => {
   });
 
   it('keeps what a user saved, per platform, for 180 days', async () => {
-    const mine: SeparationSettings = { preset: 'best', stems: ['music'], format: 'flac' };
+    const mine: SeparationSettings = { preset: 'best', stems: ['music'], format: 'flac', guideDb: 12 };
     await saveUserSettings(context, 'telegram', '42', mine);
     assert.deepEqual(await loadUserSettings(context, 'telegram', '42'), mine);
     assert.deepEqual(
@@ -54,11 +55,18 @@ describe('user settings', () => {
 
   it('refreshes the expiry when settings are read', async () => {
     const key = `${prefix}:stembot:settings:telegram:7`;
-    await redis.set(key, JSON.stringify({ preset: 'fast', stems: ['vocals'], format: 'opus' }), 'EX', 60);
+    await redis.set(
+      key,
+      // saved before the guide stem existed: its level comes from the default
+      JSON.stringify({ preset: 'fast', stems: ['vocals'], format: 'opus' }),
+      'EX',
+      60,
+    );
     assert.deepEqual(await loadUserSettings(context, 'telegram', '7'), {
       preset: 'fast',
       stems: ['vocals'],
       format: 'opus',
+      guideDb: 12,
     });
     const ttl = await redis.ttl(key);
     assert.ok(ttl > DAYS_180 - 60, `TTL ${ttl} s was reset to 180 days`);
@@ -77,7 +85,7 @@ describe('user settings', () => {
   });
 
   it('refuses to save settings that are not valid', async () => {
-    const invalid = { preset: 'best', stems: [], format: 'mp3' } as SeparationSettings;
+    const invalid = { preset: 'best', stems: [], format: 'mp3', guideDb: 12 } as SeparationSettings;
     await assert.rejects(saveUserSettings(context, 'telegram', '12', invalid));
     assert.equal(await redis.exists(`${prefix}:stembot:settings:telegram:12`), 0);
   });

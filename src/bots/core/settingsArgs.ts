@@ -2,9 +2,9 @@
  * The settings a user writes after a command ("/separate best flac karaoke https://…"), so one message can ask
  * for a song and say how it should be separated. Pure: the bot merges the result into the user's defaults.
  */
-import type { SeparationSettings } from '../../queue/jobSchema.js';
-import type { FinalStem } from '../../pipeline/recipe/outputNames.js';
+import type { SeparationSettings, StemChoice } from '../../queue/jobSchema.js';
 import { findAudioLink } from './findLink.js';
+import { STEM_ORDER } from './settingsNames.js';
 
 /** What the words after a command asked for. */
 export interface ParsedArgs {
@@ -39,7 +39,7 @@ export function formatNamed(word: string): SeparationSettings['format'] | undefi
   return FORMATS.get(word.toLowerCase());
 }
 
-const STEMS: ReadonlyMap<string, FinalStem> = new Map([
+const STEMS: ReadonlyMap<string, StemChoice> = new Map([
   ['vocals', 'vocals'],
   ['vocal', 'vocals'],
   ['voice', 'vocals'],
@@ -49,9 +49,9 @@ const STEMS: ReadonlyMap<string, FinalStem> = new Map([
   ['inst', 'music'],
   ['karaoke', 'music'],
   ['bleed', 'bleed'],
+  ['guide', 'guide'],
+  ['guide-vocal', 'guide'],
 ]);
-
-const STEM_ORDER: readonly FinalStem[] = ['vocals', 'music', 'bleed'];
 
 /** "/separate" or "/separate@somebot" */
 export const COMMAND_WORD = /^\/[a-z0-9_]+(?:@[a-z0-9_]+)?$/i;
@@ -70,7 +70,7 @@ export function parseSettingsArgs(text: string): ParsedArgs {
   if (words.length > 0 && COMMAND_WORD.test(words[0])) words.shift();
 
   const settings: { -readonly [K in keyof SeparationSettings]?: SeparationSettings[K] } = {};
-  const stems = new Set<FinalStem>();
+  const stems = new Set<StemChoice>();
   const unknown: string[] = [];
   let link: string | null = null;
 

@@ -2,9 +2,8 @@
  * How the bots name presets, stems and formats to people, in one place so the Telegram keyboard, Discord's
  * command choices, status messages and file captions agree.
  */
-import type { FinalStem } from '../../pipeline/recipe/outputNames.js';
 import type { ResultStem } from '../../queue/delivery.js';
-import type { MixSettings, SeparationSettings } from '../../queue/jobSchema.js';
+import type { MixSettings, SeparationSettings, StemChoice } from '../../queue/jobSchema.js';
 
 type Preset = SeparationSettings['preset'];
 type Format = SeparationSettings['format'];
@@ -17,11 +16,12 @@ export const PRESET_NAMES: Readonly<Record<Preset, string>> = {
 };
 
 /** The stems in the order they are listed and sent. */
-export const STEM_ORDER: readonly FinalStem[] = ['vocals', 'music', 'bleed'];
+export const STEM_ORDER: readonly StemChoice[] = ['vocals', 'music', 'bleed', 'guide'];
 export const STEM_NAMES: Readonly<Record<ResultStem, string>> = {
   vocals: 'Vocals',
   music: 'Music',
   bleed: 'Bleed',
+  guide: 'Guide',
   mix: 'Mix',
 };
 
@@ -33,9 +33,11 @@ export const FORMAT_NAMES: Readonly<Record<Format, string>> = {
   opus: 'Opus',
 };
 
-/** One line for people: 'Preset balanced · MP3 · Vocals, Music, Bleed'. */
+/** One line for people: 'Preset balanced · MP3 · Vocals, Music, Bleed' (', Guide −12 dB' with the guide). */
 export function describeSettings(settings: SeparationSettings): string {
-  const stems = STEM_ORDER.filter((stem) => settings.stems.includes(stem)).map((stem) => STEM_NAMES[stem]);
+  const stems = STEM_ORDER.filter((stem) => settings.stems.includes(stem)).map((stem) =>
+    stem === 'guide' ? `${STEM_NAMES.guide} −${settings.guideDb} dB` : STEM_NAMES[stem],
+  );
   return `Preset ${settings.preset} · ${FORMAT_NAMES[settings.format]} · ${stems.join(', ')}`;
 }
 

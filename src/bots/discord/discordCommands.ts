@@ -12,8 +12,7 @@ import {
   type RESTPostAPIApplicationCommandsJSONBody,
 } from 'discord.js';
 
-import type { MixSettings, SeparationSettings } from '../../queue/jobSchema.js';
-import type { FinalStem } from '../../pipeline/recipe/outputNames.js';
+import type { MixSettings, SeparationSettings, StemChoice } from '../../queue/jobSchema.js';
 import { FORMAT_NAMES, PRESET_NAMES, PRESETS, STEM_NAMES } from '../core/settingsNames.js';
 
 export const COMMAND_NAMES = {
@@ -47,12 +46,14 @@ export const MIX_OPTIONS = {
 export const CANCEL_BUTTON_PREFIX = 'cancel:';
 
 /** Stem sets offered by the `stems` choice; the value is the stems, comma-separated. */
-const STEM_CHOICES: readonly (readonly FinalStem[])[] = [
+const STEM_CHOICES: readonly (readonly StemChoice[])[] = [
   ['vocals', 'music', 'bleed'],
   ['vocals', 'music'],
   ['vocals'],
   ['music'],
   ['music', 'bleed'],
+  ['music', 'guide'],
+  ['vocals', 'music', 'guide'],
 ];
 
 /**

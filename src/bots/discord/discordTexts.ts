@@ -10,7 +10,7 @@ export function discordHelpText(attachmentSizeLimit: number | null): string {
     '• `/separate song:` attach an audio or video file, or `/separate link:` paste a link;',
     '• or on any message with a song: right-click (long-press on a phone) → **Apps** → **Separate stems**.',
     '',
-    'Options of /separate: `preset` (Fast, Balanced, Best), `stems` (which ones you get), `format` (MP3, FLAC, WAV, Opus).',
+    'Options of /separate: `preset` (Fast, Balanced, Best), `stems` (which ones you get; Guide is the Music with the vocals 12 dB down, to sing along with), `format` (MP3, FLAC, WAV, Opus).',
     `You get the stems as files (up to ${limit} each here; bigger ones come smaller, or as download links), a spectrogram and the processing stats.`,
     'Press **Cancel** under the status message to stop a song you sent.',
     '',

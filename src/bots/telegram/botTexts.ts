@@ -16,7 +16,7 @@ export function helpText(limits: TelegramLimits): string {
     'You get the stems as audio files, a spectrogram and the processing stats.',
     download,
     '',
-    '/settings: preset (fast, balanced, best), which stems, format (MP3, FLAC, WAV, Opus).',
+    '/settings: preset (fast, balanced, best), which stems, format (MP3, FLAC, WAV, Opus). Guide is a karaoke track: the Music with the vocals 12 dB down, to sing along with.',
     'After /separate you can also write them for one song: /separate best flac vocals',
     '/cancel: cancel your songs in progress in this chat.',
     '',

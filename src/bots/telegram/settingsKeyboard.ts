@@ -4,8 +4,7 @@
  */
 import { InlineKeyboard } from 'grammy';
 
-import type { FinalStem } from '../../pipeline/recipe/outputNames.js';
-import type { SeparationSettings } from '../../queue/jobSchema.js';
+import type { SeparationSettings, StemChoice } from '../../queue/jobSchema.js';
 import { PRESET_NAMES, PRESETS, STEM_NAMES, STEM_ORDER } from '../core/settingsNames.js';
 
 /** The start of every callback_data this keyboard sends, so the bot can route the taps here. */
@@ -14,7 +13,7 @@ export const SETTINGS_CALLBACK_PREFIX = 'set:';
 /** One tap on the keyboard. */
 export type SettingsChange =
   | { readonly kind: 'preset'; readonly preset: SeparationSettings['preset'] }
-  | { readonly kind: 'stem'; readonly stem: FinalStem }
+  | { readonly kind: 'stem'; readonly stem: StemChoice }
   | { readonly kind: 'format'; readonly format: SeparationSettings['format'] }
   | { readonly kind: 'done' };
 
@@ -25,7 +24,7 @@ const PRESET_LABELS: readonly (readonly [Preset, string])[] = PRESETS.map((prese
   preset,
   PRESET_NAMES[preset],
 ]);
-const STEM_LABELS: readonly (readonly [FinalStem, string])[] = STEM_ORDER.map((stem) => [
+const STEM_LABELS: readonly (readonly [StemChoice, string])[] = STEM_ORDER.map((stem) => [
   stem,
   STEM_NAMES[stem],
 ]);

@@ -242,7 +242,7 @@ export function installTelegramHandlers(bot: Bot, options: TelegramBotOptions): 
 }
 
 const SETTINGS_WORDS =
-  'After /separate you can write a preset (fast, balanced, best), stems (vocals, music, bleed), a format (mp3, flac, wav, wav16, opus) and a link.';
+  'After /separate you can write a preset (fast, balanced, best), stems (vocals, music, bleed, guide), a format (mp3, flac, wav, wav16, opus) and a link.';
 
 const MIX_WORDS =
   'After /mix you can write auto (the automatic mix), guide and a number of dB (your vocal that much quieter, as a guide), and a format (mp3, flac, wav, opus).';
