@@ -9,12 +9,12 @@ import {
 } from '../pipeline/analysis/bssEval.js';
 import { globalSdr } from '../pipeline/analysis/sdr.js';
 import {
-  listMusdbTracks,
-  loadMusdbTrack,
+  listDatasetTracks,
+  loadDatasetTrack,
   MIXTURE_SOURCES,
   type MixtureSource,
-  type MusdbTrack,
-} from '../pipeline/analysis/musdbFolder.js';
+  type DatasetTrack,
+} from '../pipeline/analysis/stemsDataset.js';
 import { locateFfmpeg } from '../pipeline/audio/ffmpeg.js';
 import { fitLength, type Stereo } from '../pipeline/audio/stereo.js';
 import { isStembotError, StembotError } from '../pipeline/errors.js';
@@ -92,7 +92,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const env = loadPipelineEnv();
   const tools = locateFfmpeg();
   const limits = { maxDurationS: env.STEMBOT_MAX_DURATION_S, maxChannels: env.STEMBOT_MAX_CHANNELS };
-  const sources = (await listMusdbTracks(folder)).slice(0, limit);
+  const sources = (await listDatasetTracks(folder)).slice(0, limit);
   const started = performance.now();
 
   const engine = await startEngine(env, engineChoice, values['music-model'], values['vocal-model']);
@@ -108,9 +108,9 @@ export async function evalCommand(argv: string[]): Promise<number> {
       const step = (stage: number) => bar.update(index * STAGES_PER_TRACK + stage, total);
       step(0);
       const trackStarted = performance.now();
-      let track: MusdbTrack;
+      let track: DatasetTrack;
       try {
-        track = await loadMusdbTrack(tools, source, { mixture, limits });
+        track = await loadDatasetTrack(tools, source, { mixture, limits });
       } catch (error) {
         if (!isStembotError(error)) throw error;
         failed.push({ name: source.name, error: error.message });

@@ -166,7 +166,7 @@ function assertClose(actual: number | null, expected: number, what: string, tole
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'stembot-eval-'));
-  folder = join(dir, 'musdb', 'test');
+  folder = join(dir, 'dataset', 'test');
   await writeTrack('A - Singer', { mixture: singerMixture, ...singer });
   await writeTrack('B - Instrumental', {
     mixture: instrumentalAccompaniment,
@@ -180,7 +180,7 @@ before(async () => {
   });
   runs = {
     // the parent folder: tracks are found one folder down
-    json: runCli(['eval', join(dir, 'musdb'), ...COMMON, '--json']),
+    json: runCli(['eval', join(dir, 'dataset'), ...COMMON, '--json']),
     sum: runCli(['eval', folder, ...COMMON, '--mixture', 'sum', '--limit', '1', '--json', '--frames']),
     table: runCli(['eval', folder, ...COMMON, '--limit', '2']),
   };

@@ -5,12 +5,13 @@ import type { Logger } from 'pino';
 
 import { adminStats, formatAdminStats } from '../../queue/adminStats.js';
 import { cancelOpenRequests } from '../../queue/cancelRequest.js';
-import type {
-  JobSource,
-  MixSettings,
-  Requester,
-  SeparateJobData,
-  SeparationSettings,
+import {
+  type JobSource,
+  type MixSettings,
+  type Requester,
+  type SeparateJobData,
+  type SeparationSettings,
+  separationSettingsSchema,
 } from '../../queue/jobSchema.js';
 import { listOpenRequests } from '../../queue/openRequests.js';
 import type { SeparationProducer } from '../../queue/producer.js';
@@ -373,10 +374,11 @@ async function submitSong(
   if (vocal && !vocal.ok) return void (await refuse(`Your vocal recording: ${vocal.reason}`));
 
   if (!(await queueReady(ctx, options))) return;
-  const settings = {
-    ...(await loadUserSettings(options.context, TELEGRAM_PLATFORM, String(user.id))),
-    ...job.override,
-  };
+  const saved = await loadUserSettings(options.context, TELEGRAM_PLATFORM, String(user.id));
+  // a mix takes only the format from the separation settings: the rest would split identical mixes in dedup
+  const settings = job.mix
+    ? separationSettingsSchema.parse({ format: saved.format, ...job.override })
+    : { ...saved, ...job.override };
   const what = job.mix ? 'mix' : 'song';
   const status = await ctx.reply(`⏳ Adding your ${what} to the queue…`, { ...replyToSource, ...thread });
   const replyTo = telegramReplyTarget({

@@ -2,7 +2,7 @@ import { endianness } from 'node:os';
 import { resolve } from 'node:path';
 
 import { StembotError } from '../errors.js';
-import { type FfmpegTools, fileUrlArg, lastStderrLine, runTool, streamTool } from './ffmpeg.js';
+import { type FfmpegTools, fileUrlArg, lastStderrLine, streamTool } from './ffmpeg.js';
 import type { InputLimits } from './limits.js';
 import { type ProbeResult, SAFE_INPUT_OPTIONS, probeAudio, undecodable } from './probe.js';
 import { SAMPLE_RATE, type Stereo } from './stereo.js';
@@ -49,8 +49,7 @@ export async function decodeAudio(
   if (!Number.isInteger(stream) || stream < 0) {
     throw new RangeError(`audioStream must be an integer ≥ 0 (got ${stream})`);
   }
-  const firstStream = await probeAudio(tools, file);
-  const probe = stream === 0 ? firstStream : await probeOtherStream(tools, file, stream, firstStream);
+  const probe = await probeAudio(tools, file, stream);
   if (probe.channels > limits.maxChannels) {
     throw new StembotError(
       'INPUT_TOO_MANY_CHANNELS',
@@ -113,59 +112,6 @@ function decodeArgs(path: string, channels: number, stream: number): string[] {
     RAW_FORMAT,
     'pipe:1',
   ];
-}
-
-/**
- * probeAudio describes the first audio stream; stream N (> 0) gets its own channels, rate and duration here, so
- * the limits and the mono upmix apply to the stream actually decoded. A file with fewer streams is refused.
- */
-async function probeOtherStream(
-  tools: FfmpegTools,
-  file: string,
-  stream: number,
-  first: ProbeResult,
-): Promise<ProbeResult> {
-  const { stdout, stderr, code } = await runTool(tools.ffprobe, [
-    '-v',
-    'error',
-    ...SAFE_INPUT_OPTIONS,
-    '-select_streams',
-    `a:${stream}`,
-    '-show_entries',
-    'stream=codec_name,channels,sample_rate,duration',
-    '-print_format',
-    'json',
-    fileUrlArg(resolve(file)),
-  ]);
-  if (code !== 0) throw undecodable(`ffprobe exited with ${code}: ${lastStderrLine(stderr)}`);
-  let found: Record<string, unknown> | undefined;
-  try {
-    found = (JSON.parse(stdout.toString('utf8')) as { streams?: Record<string, unknown>[] }).streams?.[0];
-  } catch (error) {
-    throw undecodable(error);
-  }
-  if (!found) {
-    throw new StembotError(
-      'INPUT_NO_AUDIO',
-      `This file has no audio stream number ${stream} (counted from 0): it has fewer than ${stream + 1}.`,
-    );
-  }
-  const positive = (value: unknown): number | undefined => {
-    const number = Number(value);
-    return Number.isFinite(number) && number > 0 ? number : undefined;
-  };
-  const channels = positive(found.channels);
-  const sampleRate = positive(found.sample_rate);
-  if (channels === undefined || sampleRate === undefined) {
-    throw undecodable(`audio stream ${stream} without channels or sample rate: ${JSON.stringify(found)}`);
-  }
-  return {
-    ...first,
-    channels,
-    sampleRate,
-    codec: typeof found.codec_name === 'string' ? found.codec_name : 'unknown',
-    durationS: positive(found.duration) ?? first.durationS,
-  };
 }
 
 /**

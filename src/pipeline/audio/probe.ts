@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { StembotError } from '../errors.js';
 import { type FfmpegTools, fileUrlArg, lastStderrLine, runTool } from './ffmpeg.js';
 
-/** What ffprobe says about the first audio stream of a file. */
+/** What ffprobe says about one audio stream of a file (the first unless asked for another). */
 export interface ProbeResult {
   /** Seconds, from the stream or else the container; null when neither knows (measured after decoding). */
   readonly durationS: number | null;
@@ -46,7 +46,11 @@ const REFERENCING_FORMATS = new Set(['hls', 'dash', 'concat']);
 /** ffmpeg options for untrusted inputs, shared by probe and decode. */
 export const SAFE_INPUT_OPTIONS: readonly string[] = ['-protocol_whitelist', 'file'];
 
-export async function probeAudio(tools: FfmpegTools, file: string): Promise<ProbeResult> {
+/**
+ * Describes audio stream `audioStream` (counted among the file's audio streams from 0, as ffmpeg's `-map 0:a:N`)
+ * from one ffprobe run; a file with fewer audio streams is refused with INPUT_NO_AUDIO.
+ */
+export async function probeAudio(tools: FfmpegTools, file: string, audioStream = 0): Promise<ProbeResult> {
   const path = resolve(file);
   await checkInputFile(path);
   const { stdout, stderr, code } = await runTool(tools.ffprobe, [
@@ -74,12 +78,15 @@ export async function probeAudio(tools: FfmpegTools, file: string): Promise<Prob
       'This file is a playlist or streaming manifest, not audio. Please send the audio or video file itself.',
     );
   }
-  const stream = parsed.streams.find((s) => s.codec_type === 'audio');
+  const audio = parsed.streams.filter((s) => s.codec_type === 'audio');
+  const stream = audio[audioStream];
   if (!stream) {
     throw new StembotError(
       'INPUT_NO_AUDIO',
-      'This file has no sound track, so there is nothing to separate. ' +
-        'Please send a song, or a video with sound.',
+      audio.length === 0
+        ? 'This file has no sound track, so there is nothing to separate. ' +
+            'Please send a song, or a video with sound.'
+        : `This file has no audio stream number ${audioStream} (counted from 0): it has ${audio.length}.`,
     );
   }
   const channels = positive(stream.channels);

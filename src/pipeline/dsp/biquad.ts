@@ -71,20 +71,7 @@ export function lowShelf(
   q: number,
   sampleRate: number = SAMPLE_RATE,
 ): Biquad {
-  checkFrequency('lowShelf', cornerHz, sampleRate);
-  checkGain('lowShelf', gainDb);
-  checkQ('lowShelf', q);
-  const a = 10 ** (gainDb / 40);
-  const { cosW0, alpha } = prewarp(cornerHz, q, sampleRate);
-  const k = 2 * Math.sqrt(a) * alpha;
-  return normalised(
-    a * (a + 1 - (a - 1) * cosW0 + k),
-    2 * a * (a - 1 - (a + 1) * cosW0),
-    a * (a + 1 - (a - 1) * cosW0 - k),
-    a + 1 + (a - 1) * cosW0 + k,
-    -2 * (a - 1 + (a + 1) * cosW0),
-    a + 1 + (a - 1) * cosW0 - k,
-  );
+  return shelf('lowShelf', 1, cornerHz, gainDb, q, sampleRate);
 }
 
 /** High shelf (cookbook "highShelf"): 0 dB towards DC, `gainDb` towards Nyquist, gainDb/2 at `cornerHz`. */
@@ -94,19 +81,36 @@ export function highShelf(
   q: number,
   sampleRate: number = SAMPLE_RATE,
 ): Biquad {
-  checkFrequency('highShelf', cornerHz, sampleRate);
-  checkGain('highShelf', gainDb);
-  checkQ('highShelf', q);
+  return shelf('highShelf', -1, cornerHz, gainDb, q, sampleRate);
+}
+
+/**
+ * The cookbook's two shelves are one formula with the sign of every (A − 1)·cos ω0 and (A + 1)·cos ω0 term
+ * flipped: `side` = +1 for the low shelf, −1 for the high shelf.
+ */
+function shelf(
+  name: string,
+  side: 1 | -1,
+  cornerHz: number,
+  gainDb: number,
+  q: number,
+  sampleRate: number,
+): Biquad {
+  checkFrequency(name, cornerHz, sampleRate);
+  checkGain(name, gainDb);
+  checkQ(name, q);
   const a = 10 ** (gainDb / 40);
   const { cosW0, alpha } = prewarp(cornerHz, q, sampleRate);
   const k = 2 * Math.sqrt(a) * alpha;
+  const minus = (a - 1) * cosW0 * side; // (A − 1)·cos ω0, signed by side
+  const plus = (a + 1) * cosW0 * side; // (A + 1)·cos ω0, signed by side
   return normalised(
-    a * (a + 1 + (a - 1) * cosW0 + k),
-    -2 * a * (a - 1 + (a + 1) * cosW0),
-    a * (a + 1 + (a - 1) * cosW0 - k),
-    a + 1 - (a - 1) * cosW0 + k,
-    2 * (a - 1 - (a + 1) * cosW0),
-    a + 1 - (a - 1) * cosW0 - k,
+    a * (a + 1 - minus + k),
+    2 * side * a * (a - 1 - plus),
+    a * (a + 1 - minus - k),
+    a + 1 + minus + k,
+    -2 * side * (a - 1 + plus),
+    a + 1 + minus - k,
   );
 }
 

@@ -64,3 +64,15 @@ export async function createRealFft(size: number): Promise<RealFft> {
     inverse: (spectrum, time) => transform(spectrum, time, PFFFT_BACKWARD),
   };
 }
+
+/**
+ * |X[k]|² for bins k = 0…n/2 of an ordered spectrum (the layout above): `power` has n/2 + 1 entries. Bin 0 is
+ * re(0)², bin n/2 is re(n/2)², the others re² + im².
+ */
+export function powerSpectrum(spectrum: Float32Array, power: Float32Array): void {
+  const half = spectrum.length / 2;
+  power[0] = spectrum[0] * spectrum[0];
+  power[half] = spectrum[1] * spectrum[1];
+  for (let k = 1; k < half; k++)
+    power[k] = spectrum[2 * k] * spectrum[2 * k] + spectrum[2 * k + 1] * spectrum[2 * k + 1];
+}

@@ -11,7 +11,8 @@
  */
 import { SAMPLE_RATE, type Stereo } from '../audio/stereo.js';
 import { applyBiquadsStereo, type Biquad, peakingEq } from '../dsp/biquad.js';
-import { createRealFft } from '../dsp/fft.js';
+import { createRealFft, powerSpectrum } from '../dsp/fft.js';
+import { periodicHann } from '../dsp/stft.js';
 
 export interface EqBandLevel {
   /** band centre in Hz */
@@ -86,13 +87,6 @@ interface TrackSpectrum {
   silent: boolean;
 }
 
-/** Periodic Hann window. */
-function periodicHann(n: number): Float32Array {
-  const w = new Float32Array(n);
-  for (let i = 0; i < n; i++) w[i] = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / n);
-  return w;
-}
-
 /**
  * FFT bins [from, to) of each band at this sample rate, by bin frequency; the lowest band also takes the bins
  * below its lower edge (DC excluded), so that nothing under 44 Hz is lost. Bands whose centre is within 5 % of
@@ -129,23 +123,20 @@ async function trackSpectrum(audio: Stereo, bands: ReturnType<typeof bandBins>):
   const framePower = new Float64Array(frames);
   const frame = new Float32Array(FFT_SIZE);
   const spectrum = new Float32Array(FFT_SIZE);
+  const power = new Float32Array(FFT_SIZE / 2 + 1);
   for (let t = 0; t < frames; t++) {
     const start = t * HOP;
     for (const channel of [audio.left, audio.right]) {
       for (let i = 0; i < FFT_SIZE; i++) frame[i] = start + i < length ? channel[start + i] * window[i] : 0;
       fft.forward(frame, spectrum);
-      let total = spectrum[0] * spectrum[0] + spectrum[1] * spectrum[1];
-      for (let k = 2; k < FFT_SIZE; k += 2)
-        total += spectrum[k] * spectrum[k] + spectrum[k + 1] * spectrum[k + 1];
+      powerSpectrum(spectrum, power);
+      let total = 0;
+      for (let k = 0; k < power.length; k++) total += power[k];
       framePower[t] += total * norm;
       for (let b = 0; b < bands.length; b++) {
         const { from, to } = bands[b];
         let sum = 0;
-        for (let k = from; k < to; k++) {
-          // bin k of the ordered layout: k = 0 → [0], k = N/2 → [1], otherwise [2k], [2k + 1]
-          if (k === FFT_SIZE / 2) sum += spectrum[1] * spectrum[1];
-          else sum += spectrum[2 * k] * spectrum[2 * k] + spectrum[2 * k + 1] * spectrum[2 * k + 1];
-        }
+        for (let k = from; k < to; k++) sum += power[k];
         bandPower[t * bands.length + b] += sum * norm;
       }
     }

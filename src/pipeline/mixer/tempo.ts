@@ -16,7 +16,9 @@
  *    period below one frame (at 100 frames/s one frame is 2.5 % of a 150 BPM beat).
  */
 import { SAMPLE_RATE, type Stereo } from '../audio/stereo.js';
-import { createRealFft, type RealFft } from '../dsp/fft.js';
+import { createRealFft, powerSpectrum, type RealFft } from '../dsp/fft.js';
+import { nextPowerOfTwo } from '../dsp/fft64.js';
+import { periodicHann } from '../dsp/stft.js';
 
 export interface TempoEstimate {
   /** beats per minute, in [TEMPO_MIN_BPM, TEMPO_MAX_BPM] */
@@ -61,13 +63,6 @@ const MEL_MAX_HZ = 16000;
 /** HTK mel scale. */
 const hzToMel = (hz: number): number => 2595 * Math.log10(1 + hz / 700);
 const melToHz = (mel: number): number => 700 * (10 ** (mel / 2595) - 1);
-
-/** Periodic Hann window (scipy `get_window('hann', n, fftbins=True)`). */
-function periodicHann(n: number): Float32Array {
-  const w = new Float32Array(n);
-  for (let i = 0; i < n; i++) w[i] = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / n);
-  return w;
-}
 
 /** Sparse triangular mel filterbank over FFT bins 0..nFft/2: for band b, weights[b] on bins first[b]... */
 interface MelBank {
@@ -131,11 +126,7 @@ export async function onsetEnvelope(
       frame[i] = p >= 0 && p < mono.length ? mono[p] * window[i] : 0;
     }
     fft.forward(frame, spectrum);
-    power[0] = spectrum[0] * spectrum[0];
-    power[nFft / 2] = spectrum[1] * spectrum[1];
-    for (let k = 1; k < nFft / 2; k++) {
-      power[k] = spectrum[2 * k] * spectrum[2 * k] + spectrum[2 * k + 1] * spectrum[2 * k + 1];
-    }
+    powerSpectrum(spectrum, power);
     for (let b = 0; b < MEL_BANDS; b++) {
       const w = bank.weights[b];
       const from = bank.first[b];
@@ -160,13 +151,6 @@ export async function onsetEnvelope(
   return envelope;
 }
 
-/** Smallest power of two ≥ n (and ≥ 32, PFFFT's minimum). */
-function powerOfTwoAtLeast(n: number): number {
-  let size = 32;
-  while (size < n) size *= 2;
-  return size;
-}
-
 /**
  * librosa `tempogram` aggregated by the mean: autocorrelation of Hann-windowed stretches of `window` frames
  * (hop window/4 instead of librosa's 1 frame: the mean barely changes and it is 200× less work), each divided by
@@ -177,7 +161,7 @@ async function meanLocalAutocorrelation(
   window: number,
   maxLag: number,
 ): Promise<Float64Array | undefined> {
-  const size = powerOfTwoAtLeast(2 * window);
+  const size = Math.max(32, nextPowerOfTwo(2 * window)); // PFFFT's smallest size is 32
   const fft: RealFft = await createRealFft(size);
   const hann = periodicHann(window);
   const frame = new Float32Array(size);

@@ -1,5 +1,6 @@
 import { allocStereo, type Stereo } from '../../audio/stereo.js';
 import { createRealFft, type RealFft } from '../../dsp/fft.js';
+import { periodicHann } from '../../dsp/stft.js';
 import type { Spectrogram } from './medianFilter.js';
 import type { StepProgress } from './progress.js';
 
@@ -28,12 +29,6 @@ export function binCount(size: number): number {
 /** Centre frequency of bin `bin` in Hz for an FFT of `size` points at `sampleRate`. */
 export function binFrequency(bin: number, size: number, sampleRate: number): number {
   return (bin * sampleRate) / size;
-}
-
-function periodicHann(n: number): Float32Array {
-  const w = new Float32Array(n);
-  for (let i = 0; i < n; i++) w[i] = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / n);
-  return w;
 }
 
 class FrameTransform {

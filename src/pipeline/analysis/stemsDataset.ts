@@ -10,7 +10,7 @@ import { isStembotError, StembotError } from '../errors.js';
 /**
  * Tracks of a MUSDB18-format folder (Rafii et al. 2017, "The MUSDB18 corpus for music separation"), in either
  * of its two layouts:
- * - stems: `<Artist - Title>.stem.mp4`, one MP4 with five AAC audio streams (MUSDB18_STREAMS);
+ * - stems: `<Artist - Title>.stem.mp4`, one MP4 with five AAC audio streams (STEMS_STREAMS);
  * - WAV (MUSDB18-HQ): a folder `<Artist - Title>/` with `mixture.wav`, `vocals.wav` and either
  *   `accompaniment.wav` or `drums.wav`, `bass.wav`, `other.wav`.
  * Tracks are looked for in the folder and one folder down, so both `musdb18/` (with `train/`, `test/`) and
@@ -18,7 +18,7 @@ import { isStembotError, StembotError } from '../errors.js';
  */
 
 /** Audio stream numbers (among the audio streams) of a MUSDB18 .stem.mp4, as the dataset defines them. */
-export const MUSDB18_STREAMS = { mixture: 0, drums: 1, bass: 2, other: 3, vocals: 4 } as const;
+export const STEMS_STREAMS = { mixture: 0, drums: 1, bass: 2, other: 3, vocals: 4 } as const;
 
 const STEM_FILE_SUFFIX = '.stem.mp4';
 /** WAV files that make a folder a MUSDB18-HQ track folder (any one of them; the rest are checked on load). */
@@ -36,7 +36,7 @@ export type MixtureSource = 'stream' | 'sum';
 export const MIXTURE_SOURCES: readonly MixtureSource[] = ['stream', 'sum'];
 
 /** A track found in a folder, not loaded yet. */
-export interface MusdbTrackSource {
+export interface DatasetTrackSource {
   /** Path relative to the listed folder, '/'-separated, without `.stem.mp4`: "train/Artist - Title". */
   readonly name: string;
   readonly layout: 'stems' | 'wav';
@@ -45,7 +45,7 @@ export interface MusdbTrackSource {
 }
 
 /** A loaded track: 44.1 kHz stereo, all three the length of the vocals. */
-export interface MusdbTrack {
+export interface DatasetTrack {
   readonly name: string;
   readonly mixture: Stereo;
   readonly vocals: Stereo;
@@ -64,7 +64,7 @@ export interface LoadTrackOptions {
  * The tracks in `folder` and in its subfolders (one level), sorted by name. Throws a BAD_ARGUMENT StembotError
  * naming the folder when it is not a folder, is empty, or holds no track.
  */
-export async function listMusdbTracks(folder: string): Promise<MusdbTrackSource[]> {
+export async function listDatasetTracks(folder: string): Promise<DatasetTrackSource[]> {
   let entries: string[];
   try {
     if (!(await stat(folder)).isDirectory()) throw new Error('not a folder');
@@ -79,8 +79,8 @@ export async function listMusdbTracks(folder: string): Promise<MusdbTrackSource[
   }
   if (entries.length === 0) throw new StembotError('BAD_ARGUMENT', `The folder ${folder} is empty.`);
 
-  const tracks: MusdbTrackSource[] = [];
-  const found = (layout: MusdbTrackSource['layout'], path: string) => {
+  const tracks: DatasetTrackSource[] = [];
+  const found = (layout: DatasetTrackSource['layout'], path: string) => {
     const name = relative(folder, path).split(sep).join('/');
     tracks.push({ name: layout === 'stems' ? name.slice(0, -STEM_FILE_SUFFIX.length) : name, layout, path });
   };
@@ -111,11 +111,11 @@ export async function listMusdbTracks(folder: string): Promise<MusdbTrackSource[
  * Decodes a track's mixture and references. Throws a StembotError naming the file (and stream) at fault when a
  * stem is missing or does not decode.
  */
-export async function loadMusdbTrack(
+export async function loadDatasetTrack(
   tools: FfmpegTools,
-  source: MusdbTrackSource,
+  source: DatasetTrackSource,
   options: LoadTrackOptions = {},
-): Promise<MusdbTrack> {
+): Promise<DatasetTrack> {
   const mixtureSource = options.mixture ?? 'stream';
   const limits = options.limits ?? DEFAULT_INPUT_LIMITS;
   const read: StemReader =
@@ -166,7 +166,7 @@ async function decodeStem(
   limits: InputLimits,
 ): Promise<Stereo> {
   if (stem === 'accompaniment') throw new Error('a .stem.mp4 has no accompaniment stream: sum its parts');
-  const stream = MUSDB18_STREAMS[stem];
+  const stream = STEMS_STREAMS[stem];
   return named(`${file} (stream ${stream}, ${stem})`, async () => {
     return (await decodeAudio(tools, file, limits, { audioStream: stream })).audio;
   });

@@ -7,10 +7,10 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 
 import {
-  listMusdbTracks,
-  loadMusdbTrack,
-  type MusdbTrackSource,
-} from '../../src/pipeline/analysis/musdbFolder.js';
+  listDatasetTracks,
+  loadDatasetTrack,
+  type DatasetTrackSource,
+} from '../../src/pipeline/analysis/stemsDataset.js';
 import { decodeAudio } from '../../src/pipeline/audio/decode.js';
 import { locateFfmpeg } from '../../src/pipeline/audio/ffmpeg.js';
 import { SAMPLE_RATE, type Stereo } from '../../src/pipeline/audio/stereo.js';
@@ -93,7 +93,7 @@ const hqStems = {
 };
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'stembot-musdb-'));
+  dir = await mkdtemp(join(tmpdir(), 'stembot-dataset-'));
   await mkdir(at('root', 'train'), { recursive: true });
   await Promise.all(STREAMS.map((name, i) => writeFile(at(`${name}.wav`), encodeWav(sources[i], 'f32'))));
   const inputs = STREAMS.flatMap((name) => ['-i', at(`${name}.wav`)]);
@@ -178,9 +178,9 @@ function energy(x: Float32Array): number {
   return e;
 }
 
-describe('listMusdbTracks', () => {
+describe('listDatasetTracks', () => {
   test('finds .stem.mp4 files and WAV track folders here and one folder down, sorted by name', async () => {
-    const tracks = await listMusdbTracks(at('root'));
+    const tracks = await listDatasetTracks(at('root'));
     assert.deepEqual(
       tracks.map((t) => [t.name, t.layout]),
       [
@@ -190,7 +190,7 @@ describe('listMusdbTracks', () => {
     );
     assert.equal(tracks[0].path, at('root', 'Artist - Song.stem.mp4'));
     assert.deepEqual(
-      (await listMusdbTracks(at('root', 'train'))).map((t) => t.name),
+      (await listDatasetTracks(at('root', 'train'))).map((t) => t.name),
       ['Band - Tune', 'deeper/lost'],
       'a split folder itself; deeper/ is one folder down from there (two from root, so not listed above)',
     );
@@ -200,22 +200,27 @@ describe('listMusdbTracks', () => {
     await mkdir(at('empty'));
     await mkdir(at('trackless', 'sub'), { recursive: true });
     await writeFile(at('trackless', 'sub', 'song.mp3'), 'x');
-    await rejectsWith(listMusdbTracks(at('nowhere')), 'BAD_ARGUMENT', at('nowhere'), 'not a folder');
-    await rejectsWith(listMusdbTracks(at('mixture.wav')), 'BAD_ARGUMENT', 'not a folder');
-    await rejectsWith(listMusdbTracks(at('empty')), 'BAD_ARGUMENT', at('empty'), 'empty');
-    await rejectsWith(listMusdbTracks(at('trackless')), 'BAD_ARGUMENT', at('trackless'), 'No MUSDB18 track');
+    await rejectsWith(listDatasetTracks(at('nowhere')), 'BAD_ARGUMENT', at('nowhere'), 'not a folder');
+    await rejectsWith(listDatasetTracks(at('mixture.wav')), 'BAD_ARGUMENT', 'not a folder');
+    await rejectsWith(listDatasetTracks(at('empty')), 'BAD_ARGUMENT', at('empty'), 'empty');
+    await rejectsWith(
+      listDatasetTracks(at('trackless')),
+      'BAD_ARGUMENT',
+      at('trackless'),
+      'No MUSDB18 track',
+    );
   });
 });
 
-describe('loadMusdbTrack', () => {
-  const stems = (): MusdbTrackSource => ({
+describe('loadDatasetTrack', () => {
+  const stems = (): DatasetTrackSource => ({
     name: 'Artist - Song',
     layout: 'stems',
     path: at('root', 'Artist - Song.stem.mp4'),
   });
 
   test('.stem.mp4: mixture = stream 0, vocals = stream 4, accompaniment = streams 1 + 2 + 3', async () => {
-    const track = await loadMusdbTrack(tools, stems(), { limits });
+    const track = await loadDatasetTrack(tools, stems(), { limits });
     assert.equal(track.name, 'Artist - Song');
     const length = track.vocals.left.length;
     for (const audio of [track.mixture, track.accompaniment]) {
@@ -236,45 +241,50 @@ describe('loadMusdbTrack', () => {
   });
 
   test('WAV track folder with accompaniment.wav: the exact samples back', async () => {
-    const [source] = await listMusdbTracks(at('root', 'train'));
-    const track = await loadMusdbTrack(tools, source, { limits });
+    const [source] = await listDatasetTracks(at('root', 'train'));
+    const track = await loadDatasetTrack(tools, source, { limits });
     assert.deepEqual(track.mixture, hqStems.mixture);
     assert.deepEqual(track.vocals, hqStems.vocals);
     assert.deepEqual(track.accompaniment, hq, 'accompaniment.wav, not drums + bass + other');
   });
 
   test('WAV track folder of parts: accompaniment = drums + bass + other (float32 sums)', async () => {
-    const [source] = await listMusdbTracks(at('hq'));
-    const track = await loadMusdbTrack(tools, source, { limits });
+    const [source] = await listDatasetTracks(at('hq'));
+    const track = await loadDatasetTrack(tools, source, { limits });
     assert.deepEqual(track.mixture, hqStems.mixture);
     assert.deepEqual(track.vocals, hqStems.vocals);
     assert.deepEqual(track.accompaniment, sum(hqStems.drums, hqStems.bass, hqStems.other));
   });
 
   test('a missing stem is an error naming the file', async () => {
-    const wav = (name: string): MusdbTrackSource => ({ name, layout: 'wav', path: at('broken', name) });
+    const wav = (name: string): DatasetTrackSource => ({ name, layout: 'wav', path: at('broken', name) });
     await wavTrack(at('broken', 'no vocals'), { mixture: hq, accompaniment: hq });
     await wavTrack(at('broken', 'no other'), { mixture: hq, vocals: hq, drums: hq, bass: hq });
     await wavTrack(at('broken', 'no mixture'), { vocals: hq, accompaniment: hq });
     await rejectsWith(
-      loadMusdbTrack(tools, wav('no vocals')),
+      loadDatasetTrack(tools, wav('no vocals')),
       'INPUT_MISSING',
       at('broken', 'no vocals', 'vocals.wav'),
     );
     await rejectsWith(
-      loadMusdbTrack(tools, wav('no other')),
+      loadDatasetTrack(tools, wav('no other')),
       'INPUT_MISSING',
       at('broken', 'no other', 'other.wav'),
     );
-    await rejectsWith(loadMusdbTrack(tools, wav('no mixture')), 'INPUT_MISSING', 'mixture.wav');
+    await rejectsWith(loadDatasetTrack(tools, wav('no mixture')), 'INPUT_MISSING', 'mixture.wav');
     // the mixture is not needed when it is the sum of the stems
-    const summed = await loadMusdbTrack(tools, wav('no mixture'), { mixture: 'sum' });
+    const summed = await loadDatasetTrack(tools, wav('no mixture'), { mixture: 'sum' });
     assert.deepEqual(summed.mixture, sum(hq, hq), 'vocals + accompaniment');
 
-    const four: MusdbTrackSource = { name: 'four', layout: 'stems', path: at('four.stem.mp4') };
-    await rejectsWith(loadMusdbTrack(tools, four), 'INPUT_NO_AUDIO', at('four.stem.mp4'), 'stream 4, vocals');
+    const four: DatasetTrackSource = { name: 'four', layout: 'stems', path: at('four.stem.mp4') };
+    await rejectsWith(
+      loadDatasetTrack(tools, four),
+      'INPUT_NO_AUDIO',
+      at('four.stem.mp4'),
+      'stream 4, vocals',
+    );
     await writeFile(at('garbage.stem.mp4'), 'This is not an MP4 file at all, just some text.');
-    const garbage: MusdbTrackSource = { name: 'garbage', layout: 'stems', path: at('garbage.stem.mp4') };
-    await rejectsWith(loadMusdbTrack(tools, garbage), 'INPUT_UNDECODABLE', at('garbage.stem.mp4'));
+    const garbage: DatasetTrackSource = { name: 'garbage', layout: 'stems', path: at('garbage.stem.mp4') };
+    await rejectsWith(loadDatasetTrack(tools, garbage), 'INPUT_UNDECODABLE', at('garbage.stem.mp4'));
   });
 });
